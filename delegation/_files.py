@@ -1,0 +1,55 @@
+"""Reading and writing the JSON files of DESIGN "Files" (glue, not API)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ._jose import json_object
+from .errors import DelegationError, FileError, MalformedError
+
+__all__ = ["read_json_object", "read_text", "write_json"]
+
+
+def read_text(path: str | os.PathLike[str], *, what: str) -> str:
+    """A file's text; a missing, unreadable or non-UTF-8 file is ``FileError``."""
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise FileError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise FileError(f"{what} is a directory: {path}") from None
+    except UnicodeDecodeError:
+        raise FileError(f"{what} is not UTF-8 text: {path}") from None
+    except OSError as exc:
+        raise FileError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def read_json_object(
+    path: str | os.PathLike[str], *, what: str, error: type[DelegationError] = FileError
+) -> dict[str, Any]:
+    """A JSON object from a file; bad JSON raises ``error`` naming the file."""
+    text = read_text(path, what=what)
+    try:
+        return json_object(text.encode("utf-8"), what=f"{what} {path}")
+    except MalformedError as exc:
+        raise error(str(exc)) from None
+
+
+def write_json(path: str | os.PathLike[str], value: object, *, private: bool = False) -> None:
+    """Write ``value`` atomically (temp file, fsync, rename); 0600 when ``private``."""
+    data = (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise FileError(f"cannot write {target}: {exc.strerror}") from None

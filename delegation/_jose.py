@@ -1,0 +1,108 @@
+"""Strict, lean readers for compact JWS pieces (glue, not API).
+
+Verification parses every token once with these: base64url must be canonical (no
+padding, no stray bits, so one token has exactly one spelling), JSON must be a UTF-8
+object with no duplicate member names and no NaN/Infinity. Encoding goes through pyjwt.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from typing import Any
+
+import rfc8785
+
+from .errors import InvalidRequest, MalformedError
+
+__all__ = [
+    "args_digest",
+    "b64url_decode",
+    "b64url_encode",
+    "json_object",
+    "split_compact",
+    "token_id_of",
+]
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def b64url_encode(data: bytes) -> str:
+    """Unpadded base64url text of ``data``."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str, *, what: str = "segment") -> bytes:
+    """Decode unpadded, canonical base64url; anything else is ``malformed``."""
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise MalformedError(f"{what} is not unpadded base64url")
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:  # pragma: no cover - regex guards this
+        raise MalformedError(f"{what} is not base64url") from exc
+    # Unused low bits in the last character would give one value several spellings.
+    if b64url_encode(raw) != text:
+        raise MalformedError(f"{what} is not canonical base64url")
+    return raw
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise MalformedError(f"duplicate JSON member {dup!r}")
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise MalformedError(f"JSON constant {name} is not allowed")
+
+
+def json_object(raw: bytes, *, what: str = "JSON") -> dict[str, Any]:
+    """Parse ``raw`` as a strict UTF-8 JSON object."""
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(
+            text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant
+        )
+    except MalformedError as exc:
+        raise MalformedError(f"{what}: {exc}") from None
+    except UnicodeDecodeError:
+        raise MalformedError(f"{what} is not UTF-8") from None
+    except RecursionError:
+        raise MalformedError(f"{what} is nested too deeply") from None
+    except ValueError as exc:
+        raise MalformedError(f"{what} is not JSON ({exc.args[0] if exc.args else exc})") from None
+    if not isinstance(value, dict):
+        raise MalformedError(f"{what} is not a JSON object")
+    return value
+
+
+def split_compact(token: str, *, what: str = "token") -> tuple[str, str, str]:
+    """Split a compact JWS into its three base64url parts."""
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        raise MalformedError(f"{what} is not a compact JWS (header.payload.signature)")
+    return parts[0], parts[1], parts[2]
+
+
+def token_id_of(signing_input: bytes) -> str:
+    """Token id: base64url(SHA-256(header.payload)); the signature is left out on purpose."""
+    return b64url_encode(hashlib.sha256(signing_input).digest())
+
+
+def args_digest(args: dict[str, Any] | None) -> str:
+    """base64url SHA-256 of the RFC 8785 canonical JSON of ``args`` (``{}`` when None).
+
+    >>> args_digest({}) == args_digest(None)
+    True
+    """
+    try:
+        canonical = rfc8785.dumps(args or {})
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise InvalidRequest(f"request arguments are not canonical JSON: {exc}") from None
+    return b64url_encode(hashlib.sha256(canonical).digest())

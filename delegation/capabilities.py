@@ -1,0 +1,404 @@
+"""Capabilities and the attenuation algebra: patterns, constraints, ``covers``, ``allows``.
+
+A capability is a ``tool`` pattern (dot-separated), a ``resource`` pattern
+(slash-separated) and ``constraints`` on named request arguments. In a pattern ``*``
+matches exactly one segment and ``**`` (last segment only) zero or more; every other
+segment is literal and may not contain ``*``. A constraint may combine several kinds
+(``{"min": 1, "max": 100}``); a request satisfies it when the argument is present and
+within every kind (closed world: absent is not allowed).
+
+Everything here is pure. The two laws, tested as properties:
+
+* ``covers`` is a partial order (reflexive, transitive);
+* soundness: ``covers(p, c) and allows(c, r)`` implies ``allows(p, r)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any, Self
+from urllib.parse import unquote
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import InvalidCapability, InvalidRequest
+
+__all__ = [
+    "Capability",
+    "Constraint",
+    "Request",
+    "allows",
+    "covers",
+    "covers_all",
+    "pattern_covers",
+    "pattern_matches",
+]
+
+Number = StrictInt | StrictFloat
+
+_TOOL_SEGMENT = re.compile(r"[A-Za-z0-9_\-:]+")
+_MAX_PATTERN = 1024
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"])
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{where}: {msg}" if where else msg
+
+
+def _bad_char(segment: str) -> bool:
+    return any(unicodedata.category(ch)[0] in "CZ" for ch in segment)
+
+
+@functools.lru_cache(maxsize=8192)
+def _split(text: str, sep: str, *, pattern: bool) -> tuple[str, ...]:
+    """Validated segments of a tool ("." separated) or resource ("/" separated)."""
+    kind = "tool" if sep == "." else "resource"
+    if not text:
+        raise ValueError(f"{kind} is empty")
+    if len(text) > _MAX_PATTERN:
+        raise ValueError(f"{kind} is longer than {_MAX_PATTERN} characters")
+    segments = tuple(text.split(sep))
+    last = len(segments) - 1
+    for i, seg in enumerate(segments):
+        if seg in ("*", "**"):
+            if not pattern:
+                raise ValueError(f"{kind} {text!r}: wildcards are not allowed in a request")
+            if seg == "**" and i != last:
+                raise ValueError(f"{kind} {text!r}: '**' may only be the last segment")
+            continue
+        if "*" in seg:
+            raise ValueError(f"{kind} {text!r}: '*' must be a whole segment")
+        if sep == ".":
+            if not _TOOL_SEGMENT.fullmatch(seg):
+                raise ValueError(f"tool {text!r}: segment {seg!r} must match [A-Za-z0-9_-:]+")
+        else:
+            if seg == "":
+                raise ValueError(f"resource {text!r} has an empty segment")
+            decoded = unquote(seg)
+            if decoded in (".", "..") or "/" in decoded or "\\" in decoded:
+                raise ValueError(f"resource {text!r}: segment {seg!r} is a path trick")
+            if _bad_char(seg):
+                raise ValueError(f"resource {text!r} has control or space characters")
+    return segments
+
+
+def _segment_covers(p: str, c: str) -> bool:
+    if p == "*":
+        return c != "**"
+    return p == c and c not in ("*", "**")
+
+
+def pattern_covers(parent: str, child: str, sep: str) -> bool:
+    """True when every value ``child`` matches is matched by ``parent``.
+
+    >>> pattern_covers("customers/**", "customers/eu/*", "/")
+    True
+    >>> pattern_covers("customers/*", "customers/**", "/")
+    False
+    """
+    p = _split(parent, sep, pattern=True)
+    c = _split(child, sep, pattern=True)
+    if p[-1] == "**":
+        head = p[:-1]
+        c_head = c[:-1] if c[-1] == "**" else c
+        return len(c_head) >= len(head) and all(map(_segment_covers, head, c_head))
+    if c[-1] == "**" or len(c) != len(p):
+        return False
+    return all(map(_segment_covers, p, c))
+
+
+def pattern_matches(pattern: str, value: str, sep: str) -> bool:
+    """True when the concrete ``value`` is matched by ``pattern``.
+
+    >>> pattern_matches("crm.*", "crm.read", ".")
+    True
+    """
+    p = _split(pattern, sep, pattern=True)
+    v = _split(value, sep, pattern=False)
+    if p[-1] == "**":
+        head = p[:-1]
+        return len(v) >= len(head) and all(a == "*" or a == b for a, b in zip(head, v, strict=False))
+    return len(p) == len(v) and all(a == "*" or a == b for a, b in zip(p, v, strict=True))
+
+
+# --- constraints --- #
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def json_equal(a: object, b: object) -> bool:
+    """JSON equality: numbers by value, ``true`` never equals ``1``."""
+    if _is_number(a) and _is_number(b):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        assert isinstance(b, list)
+        return len(a) == len(b) and all(map(json_equal, a, b))
+    if isinstance(a, dict):
+        assert isinstance(b, dict)
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    return a == b
+
+
+class Constraint(BaseModel):
+    """Bounds on one request argument; every kind present must hold.
+
+    >>> Constraint(max=100).satisfied_by(10), Constraint(max=100).satisfied_by(101)
+    (True, False)
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    max: Number | None = None
+    min: Number | None = None
+    one_of: list[JsonValue] | None = Field(default=None, min_length=1, max_length=256)
+    equals: JsonValue = None
+    prefix: StrictStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_null_equals(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("equals", 0) is None:
+            raise ValueError("'equals' may not be null")
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        kinds = self.kinds()
+        if not kinds:
+            raise ValueError("a constraint needs one of max, min, one_of, equals, prefix")
+        for bound in (self.max, self.min):
+            if bound is not None and not math.isfinite(bound):
+                raise ValueError("numeric bounds must be finite")
+        return self
+
+    def kinds(self) -> dict[str, Any]:
+        """The kinds that are set, as in the wire form."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    def satisfied_by(self, value: object) -> bool:
+        """True when ``value`` is within every kind of this constraint."""
+        if self.max is not None and not (_is_number(value) and value <= self.max):  # type: ignore[operator]
+            return False
+        if self.min is not None and not (_is_number(value) and value >= self.min):  # type: ignore[operator]
+            return False
+        if self.one_of is not None and not any(json_equal(value, o) for o in self.one_of):
+            return False
+        if self.equals is not None and not json_equal(value, self.equals):
+            return False
+        return self.prefix is None or (isinstance(value, str) and value.startswith(self.prefix))
+
+    def _values(self) -> list[Any] | None:
+        """The finite set of values this constraint admits, when it pins one down."""
+        if self.equals is not None:
+            return [self.equals]
+        return self.one_of
+
+    def implies(self, parent: Constraint) -> bool:
+        """True when every value satisfying ``self`` satisfies ``parent`` (sound, not complete)."""
+        values = self._values()
+        if parent.max is not None and not (
+            (self.max is not None and self.max <= parent.max)
+            or (values is not None and all(_is_number(v) and v <= parent.max for v in values))
+        ):
+            return False
+        if parent.min is not None and not (
+            (self.min is not None and self.min >= parent.min)
+            or (values is not None and all(_is_number(v) and v >= parent.min for v in values))
+        ):
+            return False
+        if parent.one_of is not None and not (
+            values is not None
+            and all(any(json_equal(v, o) for o in parent.one_of) for v in values)
+        ):
+            return False
+        if parent.equals is not None and not (
+            values is not None and all(json_equal(v, parent.equals) for v in values)
+        ):
+            return False
+        if parent.prefix is not None:
+            pre = parent.prefix
+            if not (
+                (self.prefix is not None and self.prefix.startswith(pre))
+                or (values is not None and all(isinstance(v, str) and v.startswith(pre) for v in values))
+            ):
+                return False
+        return True
+
+
+# --- capabilities and requests --- #
+
+
+class Capability(BaseModel):
+    """What a holder may do: a tool pattern, a resource pattern, argument constraints.
+
+    >>> cap = Capability(tool="crm.read", resource="customers/eu/**",
+    ...                  constraints={"max_rows": {"max": 100}})
+    >>> allows(cap, Request(tool="crm.read", resource="customers/eu/42", args={"max_rows": 10}))
+    True
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    tool: StrictStr
+    resource: StrictStr = "**"
+    constraints: dict[StrictStr, Constraint] = Field(default_factory=dict, max_length=64)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InvalidCapability(f"invalid capability: {_first_error(exc)}") from None
+
+    @field_validator("tool")
+    @classmethod
+    def _tool(cls, v: str) -> str:
+        _split(v, ".", pattern=True)
+        return v
+
+    @field_validator("resource")
+    @classmethod
+    def _resource(cls, v: str) -> str:
+        _split(v, "/", pattern=True)
+        return v
+
+    @classmethod
+    def from_wire(cls, value: object) -> Capability:
+        """Read a capability from its JSON form. Raises ``InvalidCapability``."""
+        try:
+            return cls.model_validate(value)
+        except ValidationError as exc:
+            raise InvalidCapability(f"invalid capability: {_first_error(exc)}") from None
+
+    @classmethod
+    def parse(cls, text: str) -> Capability:
+        """Read the CLI form: ``TOOL[:RESOURCE]`` or a JSON object.
+
+        >>> Capability.parse("crm.read:customers/**").resource
+        'customers/**'
+        """
+        text = text.strip()
+        if text.startswith("{"):
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                raise InvalidCapability(f"capability is not valid JSON: {exc}") from None
+            return cls.from_wire(value)
+        tool, _, resource = text.partition(":")
+        return cls(tool=tool, resource=resource or "**")
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON form carried in tokens (defaults included, so it is explicit)."""
+        out: dict[str, Any] = {"tool": self.tool, "resource": self.resource}
+        if self.constraints:
+            out["constraints"] = {k: c.kinds() for k, c in self.constraints.items()}
+        return out
+
+    def __str__(self) -> str:
+        extra = f" {json.dumps(self.to_wire()['constraints'])}" if self.constraints else ""
+        return f"{self.tool}:{self.resource}{extra}"
+
+
+class Request(BaseModel):
+    """One concrete action: a tool, a resource, and arguments (a JSON object).
+
+    Resources with ``.``/``..``/empty segments, wildcards or control characters are
+    refused (``invalid_request``), never matched.
+
+    >>> Request(tool="crm.read", resource="customers/eu/../us")
+    Traceback (most recent call last):
+    ...
+    delegation.errors.InvalidRequest: invalid request: resource: resource 'customers/eu/../us': segment '..' is a path trick
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    tool: StrictStr
+    resource: StrictStr
+    args: dict[StrictStr, JsonValue] = Field(default_factory=dict)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InvalidRequest(f"invalid request: {_first_error(exc)}") from None
+
+    @field_validator("tool")
+    @classmethod
+    def _tool(cls, v: str) -> str:
+        _split(v, ".", pattern=False)
+        return v
+
+    @field_validator("resource")
+    @classmethod
+    def _resource(cls, v: str) -> str:
+        _split(v, "/", pattern=False)
+        return v
+
+
+def allows(cap: Capability, request: Request) -> bool:
+    """True when ``request`` is within ``cap`` (tool, resource and every constraint)."""
+    if not pattern_matches(cap.tool, request.tool, "."):
+        return False
+    if not pattern_matches(cap.resource, request.resource, "/"):
+        return False
+    args = request.args
+    return all(name in args and c.satisfied_by(args[name]) for name, c in cap.constraints.items())
+
+
+def covers(parent: Capability, child: Capability) -> bool:
+    """True when ``child`` is an attenuation of ``parent`` (allows nothing ``parent`` does not).
+
+    >>> covers(Capability(tool="crm.*", resource="customers/**"),
+    ...        Capability(tool="crm.read", resource="customers/eu/**"))
+    True
+    >>> covers(Capability(tool="crm.read", constraints={"max_rows": {"max": 100}}),
+    ...        Capability(tool="crm.read"))
+    False
+    """
+    if not pattern_covers(parent.tool, child.tool, "."):
+        return False
+    if not pattern_covers(parent.resource, child.resource, "/"):
+        return False
+    mine = child.constraints
+    return all(name in mine and mine[name].implies(c) for name, c in parent.constraints.items())
+
+
+def covers_all(parents: Iterable[Capability], children: Iterable[Capability]) -> Capability | None:
+    """The first child capability no parent covers, or None when all are covered."""
+    parents = tuple(parents)
+    for child in children:
+        if not any(covers(p, child) for p in parents):
+            return child
+    return None
+
+
+def request_allowed(caps: Iterable[Capability], request: Request) -> bool:
+    """True when some capability in ``caps`` allows ``request``."""
+    return any(allows(c, request) for c in caps)
+
+
+def caps_from_wire(values: Iterable[Mapping[str, Any]]) -> list[Capability]:
+    """Capabilities from their JSON forms."""
+    return [Capability.from_wire(v) for v in values]

@@ -1,0 +1,46 @@
+"""Time is injected: a ``Clock`` gives the current time as POSIX seconds (UTC)."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Clock", "FixedClock", "SystemClock"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Anything with ``now() -> float`` (POSIX seconds)."""
+
+    def now(self) -> float: ...
+
+
+class SystemClock:
+    """The machine's clock.
+
+    >>> SystemClock().now() > 1.7e9
+    True
+    """
+
+    def now(self) -> float:
+        return time.time()
+
+
+class FixedClock:
+    """A clock that stands still until told to move (for tests and ``verify --at``).
+
+    >>> c = FixedClock(1000.0); c.advance(5); c.now()
+    1005.0
+    """
+
+    def __init__(self, t: float) -> None:
+        self._t = float(t)
+
+    def now(self) -> float:
+        return self._t
+
+    def advance(self, seconds: float) -> None:
+        self._t += seconds
+
+    def set(self, t: float) -> None:
+        self._t = float(t)

@@ -1,0 +1,283 @@
+"""Agent keys: Ed25519 (EdDSA, RFC 8037) by default, P-256 (ES256) allowed.
+
+A key file is one private JWK with ``kid`` = its RFC 7638 thumbprint and an extra
+member ``"agent"`` naming the workload; the public file is the same without private
+members. The algorithm is a property of the key, never of a token: ``EdDSA`` means
+Ed25519 only (Ed448 is refused), ``ES256`` means P-256 only.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from ._files import read_json_object, write_json
+from ._jose import b64url_decode, b64url_encode
+from .errors import InvalidKey, MalformedError
+
+__all__ = ["AgentKey", "Alg", "PublicKey", "thumbprint"]
+
+Alg = Literal["EdDSA", "ES256"]
+
+_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
+_P256_ORDER = int("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16)
+
+
+def thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638 SHA-256 thumbprint of a public JWK (its required members only).
+
+    >>> thumbprint({"kty": "OKP", "crv": "Ed25519",
+    ...             "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})
+    'kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k'
+    """
+    kty = jwk.get("kty")
+    if kty == "OKP":
+        members = ("crv", "kty", "x")
+    elif kty == "EC":
+        members = ("crv", "kty", "x", "y")
+    else:
+        raise InvalidKey(f"unsupported key type {kty!r} (expected OKP or EC)")
+    try:
+        required = {m: jwk[m] for m in members}
+    except KeyError as exc:
+        raise InvalidKey(f"JWK is missing member {exc.args[0]!r}") from None
+    if not all(isinstance(v, str) for v in required.values()):
+        raise InvalidKey("JWK members must be strings")
+    canonical = json.dumps(required, separators=(",", ":"), sort_keys=True)
+    return b64url_encode(hashlib.sha256(canonical.encode("ascii", "replace")).digest())
+
+
+def _coord(jwk: dict[str, Any], name: str, size: int) -> bytes:
+    value = jwk.get(name)
+    if not isinstance(value, str):
+        raise InvalidKey(f"JWK member {name!r} is missing or not a string")
+    try:
+        raw = b64url_decode(value, what=f"JWK member {name!r}")
+    except MalformedError as exc:
+        raise InvalidKey(str(exc)) from None
+    if len(raw) != size:
+        raise InvalidKey(f"JWK member {name!r} must be {size} bytes, not {len(raw)}")
+    return raw
+
+
+@functools.lru_cache(maxsize=4096)
+def _load_public(
+    kty: str, crv: str, x: str, y: str | None
+) -> tuple[Alg, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey]:
+    # Memoised: verifiers meet the same cnf keys on every call.
+    jwk = {"kty": kty, "crv": crv, "x": x, "y": y}
+    if kty == "OKP":
+        if crv != "Ed25519":
+            raise InvalidKey(f"unsupported OKP curve {crv!r} (only Ed25519; Ed448 is refused)")
+        return "EdDSA", ed25519.Ed25519PublicKey.from_public_bytes(_coord(jwk, "x", 32))
+    if kty == "EC":
+        if crv != "P-256":
+            raise InvalidKey(f"unsupported EC curve {crv!r} (only P-256)")
+        point = b"\x04" + _coord(jwk, "x", 32) + _coord(jwk, "y", 32)
+        try:
+            return "ES256", ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+        except ValueError:
+            raise InvalidKey("JWK point is not on the P-256 curve") from None
+    raise InvalidKey(f"unsupported key type {kty!r} (expected OKP or EC)")
+
+
+def _check_alg_member(jwk: dict[str, Any], alg: Alg) -> None:
+    if "alg" in jwk and jwk["alg"] != alg:
+        raise InvalidKey(f"JWK says alg {jwk['alg']!r} but the key is an {alg} key")
+    if "use" in jwk and jwk["use"] != "sig":
+        raise InvalidKey(f"JWK use must be 'sig', not {jwk['use']!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class PublicKey:
+    """A verified public key: its algorithm, RFC 7638 ``kid``, and the primitive.
+
+    >>> k = AgentKey.generate("spiffe://acme.example/agent/a").public
+    >>> PublicKey.from_jwk(k.jwk).kid == k.kid
+    True
+    """
+
+    alg: Alg
+    kid: str
+    jwk: dict[str, str]
+    _key: ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+
+    @classmethod
+    def from_jwk(cls, jwk: object) -> PublicKey:
+        """Read a public JWK; private members, unknown types and Ed448 are refused.
+
+        Raises ``InvalidKey`` (code ``invalid_key``).
+        """
+        if not isinstance(jwk, dict):
+            raise InvalidKey("a JWK must be a JSON object")
+        private = _PRIVATE_MEMBERS & jwk.keys()
+        if private:
+            raise InvalidKey(f"public JWK carries private member(s) {sorted(private)}")
+        kty, crv = jwk.get("kty"), jwk.get("crv")
+        if not isinstance(kty, str) or not isinstance(crv, str):
+            raise InvalidKey("JWK needs string members 'kty' and 'crv'")
+        x = jwk.get("x")
+        y = jwk.get("y") if kty == "EC" else None
+        if not isinstance(x, str) or (kty == "EC" and not isinstance(y, str)):
+            raise InvalidKey("JWK coordinates are missing or not strings")
+        alg, key = _load_public(kty, crv, x, cast("str | None", y))
+        _check_alg_member(jwk, alg)
+        minimal = {"kty": kty, "crv": crv, "x": x}
+        if y is not None:
+            minimal["y"] = cast(str, y)
+        kid = thumbprint(minimal)
+        if "kid" in jwk and jwk["kid"] != kid:
+            raise InvalidKey("JWK kid is not its RFC 7638 thumbprint")
+        return cls(alg=alg, kid=kid, jwk={**minimal, "kid": kid}, _key=key)
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        """True when ``signature`` (JWS form: raw Ed25519, or raw r||s for ES256) is valid."""
+        try:
+            if isinstance(self._key, ed25519.Ed25519PublicKey):
+                self._key.verify(signature, data)
+            else:
+                if len(signature) != 64:
+                    return False
+                r = int.from_bytes(signature[:32], "big")
+                s = int.from_bytes(signature[32:], "big")
+                self._key.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
+@dataclass(frozen=True, eq=False)
+class AgentKey:
+    """An agent's private key, named by its agent id.
+
+    >>> key = AgentKey.generate("spiffe://acme.example/agent/planner")
+    >>> key.alg, key.public_jwk()["kid"] == key.kid
+    ('EdDSA', True)
+    """
+
+    agent: str
+    public: PublicKey
+    _private: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+
+    @property
+    def alg(self) -> Alg:
+        return self.public.alg
+
+    @property
+    def kid(self) -> str:
+        return self.public.kid
+
+    @property
+    def private_key(self) -> ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey:
+        """The cryptography private key object (what pyjwt signs with)."""
+        return self._private
+
+    @classmethod
+    def generate(cls, agent: str, alg: Alg = "EdDSA") -> AgentKey:
+        """A fresh key pair for ``agent`` (``alg="ES256"`` for P-256)."""
+        from .tokens import check_agent_id
+
+        check_agent_id(agent, what="agent id", error=InvalidKey)
+        private: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+        if alg == "EdDSA":
+            private = ed25519.Ed25519PrivateKey.generate()
+        elif alg == "ES256":
+            private = ec.generate_private_key(ec.SECP256R1())
+        else:
+            raise InvalidKey(f"unsupported algorithm {alg!r} (EdDSA or ES256)")
+        return cls._from_private(agent, private)
+
+    @classmethod
+    def _from_private(
+        cls, agent: str, private: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+    ) -> AgentKey:
+        pub = private.public_key()
+        if isinstance(pub, ed25519.Ed25519PublicKey):
+            raw = pub.public_bytes_raw()
+            jwk: dict[str, str] = {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}
+        else:
+            nums = pub.public_numbers()
+            jwk = {
+                "kty": "EC",
+                "crv": "P-256",
+                "x": b64url_encode(nums.x.to_bytes(32, "big")),
+                "y": b64url_encode(nums.y.to_bytes(32, "big")),
+            }
+        return cls(agent=agent, public=PublicKey.from_jwk(jwk), _private=private)
+
+    @classmethod
+    def from_jwk(cls, jwk: object, agent: str | None = None) -> AgentKey:
+        """Read a private JWK (the key-file format); ``agent`` defaults to its ``agent`` member.
+
+        Raises ``InvalidKey`` when the JWK is malformed, public-only, or does not match.
+        """
+        if not isinstance(jwk, dict):
+            raise InvalidKey("a key file must hold one JSON object (a private JWK)")
+        agent = agent if agent is not None else jwk.get("agent")
+        if not isinstance(agent, str):
+            raise InvalidKey("private JWK has no 'agent' member naming its agent id")
+        if not isinstance(jwk.get("d"), str):
+            raise InvalidKey("JWK has no private member 'd' (is this a public key file?)")
+        public = PublicKey.from_jwk({k: v for k, v in jwk.items() if k not in _PRIVATE_MEMBERS})
+        private: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+        try:
+            if public.alg == "EdDSA":
+                private = ed25519.Ed25519PrivateKey.from_private_bytes(_coord(jwk, "d", 32))
+            else:
+                d = int.from_bytes(_coord(jwk, "d", 32), "big")
+                if not 0 < d < _P256_ORDER:
+                    raise InvalidKey("EC private scalar out of range")
+                private = ec.derive_private_key(d, ec.SECP256R1())
+        except ValueError as exc:
+            raise InvalidKey(f"invalid private key: {exc}") from None
+        key = cls._from_private(agent, private)
+        if key.kid != public.kid:
+            raise InvalidKey("private member 'd' does not match the public key in the JWK")
+        return key
+
+    def public_jwk(self) -> dict[str, str]:
+        """The public JWK with ``kid`` and ``agent`` (the public key-file format)."""
+        return {**self.public.jwk, "agent": self.agent}
+
+    def private_jwk(self) -> dict[str, str]:
+        """The private JWK with ``kid`` and ``agent`` (the key-file format).
+
+        Warning: this is secret material; store it with restrictive permissions.
+        """
+        if isinstance(self._private, ed25519.Ed25519PrivateKey):
+            d = self._private.private_bytes_raw()
+        else:
+            d = self._private.private_numbers().private_value.to_bytes(32, "big")
+        return {**self.public.jwk, "d": b64url_encode(d), "agent": self.agent}
+
+    def sign(self, data: bytes) -> bytes:
+        """Raw JWS signature over ``data`` (Ed25519 bytes, or r||s for ES256)."""
+        if isinstance(self._private, ed25519.Ed25519PrivateKey):
+            return self._private.sign(data)
+        r, s = decode_dss_signature(self._private.sign(data, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> AgentKey:
+        """Read a private key file. Raises ``FileError`` or ``InvalidKey``."""
+        return cls.from_jwk(read_json_object(path, what="key file", error=InvalidKey))
+
+    def save(
+        self, path: str | os.PathLike[str], *, public_path: str | os.PathLike[str] | None = None
+    ) -> None:
+        """Write the private key file (mode 0600) and, optionally, the public one."""
+        write_json(path, self.private_jwk(), private=True)
+        if public_path is not None:
+            write_json(public_path, self.public_jwk())

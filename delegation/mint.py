@@ -1,0 +1,320 @@
+"""Minting: root grants, attenuated delegations, and proofs of possession.
+
+A :class:`Delegator` wraps one agent's key. It refuses to sign anything a verifier would
+reject (widening, depth, lifetime beyond the parent or the maximum, a chain it does not
+hold), so mistakes surface at the hand-off rather than at the far end.
+"""
+
+from __future__ import annotations
+
+import secrets
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ._jose import args_digest, b64url_encode
+from .capabilities import Capability, Request, allows, covers
+from .clock import Clock, SystemClock
+from .errors import (
+    ActionNotGranted,
+    DepthExceeded,
+    Expired,
+    HolderMismatch,
+    InvalidCapability,
+    InvalidInput,
+    LifetimeExceeded,
+    OversizedError,
+    ScopeEscalation,
+    SecurityWarning,
+)
+from .keys import AgentKey, PublicKey
+from .limits import Limits
+from .tokens import (
+    PROOF_TYP,
+    RECEIPT_TYP,
+    TOKEN_TYP,
+    Act,
+    Chain,
+    Confirmation,
+    DelegationClaims,
+    ProofClaims,
+    ProofRequest,
+    ReceiptClaims,
+    UnverifiedToken,
+    check_agent_id,
+    encode_jws,
+    parse_jws,
+)
+
+__all__ = ["Delegator", "new_jti"]
+
+CapabilityLike = Capability | Mapping[str, Any] | str
+
+
+def new_jti() -> str:
+    """128 random bits, base64url."""
+    return b64url_encode(secrets.token_bytes(16))
+
+
+def _caps(caps: Iterable[CapabilityLike]) -> list[Capability]:
+    out = []
+    for c in caps:
+        if isinstance(c, Capability):
+            out.append(c)
+        elif isinstance(c, str):
+            out.append(Capability.parse(c))
+        else:
+            out.append(Capability.from_wire(dict(c)))
+    if not out:
+        raise InvalidCapability("a delegation needs at least one capability")
+    return out
+
+
+def _public(key: Mapping[str, Any] | PublicKey | AgentKey) -> PublicKey:
+    if isinstance(key, AgentKey):
+        return key.public
+    if isinstance(key, PublicKey):
+        return key
+    return PublicKey.from_jwk(dict(key))
+
+
+class Delegator:
+    """Mints tokens and proofs with one agent's key.
+
+    >>> orch = AgentKey.generate("spiffe://acme.example/orchestrator")
+    >>> planner = AgentKey.generate("spiffe://acme.example/agent/planner")
+    >>> chain = Delegator(orch).mint(to=planner.agent, to_key=planner.public_jwk(),
+    ...                              caps=["crm.read:customers/**"], ttl=600, task="T-42")
+    >>> len(chain)
+    1
+    """
+
+    def __init__(
+        self, key: AgentKey, *, clock: Clock | None = None, limits: Limits | None = None
+    ) -> None:
+        self.key = key
+        self.clock = clock or SystemClock()
+        self.limits = limits or Limits()
+
+    # --- tokens --- #
+
+    def mint(
+        self,
+        *,
+        to: str,
+        to_key: Mapping[str, Any] | PublicKey | AgentKey,
+        caps: Iterable[CapabilityLike],
+        ttl: int,
+        depth: int = 0,
+        task: str | None = None,
+        obo: str | None = None,
+        purpose: str | None = None,
+    ) -> Chain:
+        """Mint a root token (this key is the orchestrator's) and return a 1-token chain.
+
+        ``depth`` is how many further hops the receiver may delegate (0 = leaf only).
+        Raises ``LifetimeExceeded``, ``OversizedError``, ``InvalidCapability``, ``InvalidKey``.
+        """
+        now = int(self.clock.now())
+        claims = self._claims(
+            now=now,
+            to=to,
+            to_key=to_key,
+            caps=_caps(caps),
+            ttl=ttl,
+            depth=depth,
+            task=task or f"task-{new_jti()}",
+            obo=obo,
+            purpose=purpose,
+            act=Act(sub=self.key.agent),
+            prf=None,
+            rcpt=None,
+            ceiling=None,
+        )
+        return Chain([self._sign(TOKEN_TYP, claims.to_payload())])
+
+    def delegate(
+        self,
+        chain: Chain | str,
+        *,
+        to: str,
+        to_key: Mapping[str, Any] | PublicKey | AgentKey,
+        caps: Iterable[CapabilityLike],
+        ttl: int,
+        depth: int | None = None,
+        purpose: str | None = None,
+        receipt: str | None = None,
+    ) -> Chain:
+        """Hand a narrower slice of ``chain`` (which this key must hold) on to ``to``.
+
+        ``depth`` defaults to the parent's minus one. The child keeps the chain's task and
+        principal and may not outlive its parent. Returns a new, longer chain.
+        Raises ``HolderMismatch``, ``ScopeEscalation``, ``DepthExceeded``,
+        ``LifetimeExceeded``, ``Expired``, ``OversizedError``.
+        """
+        chain = chain if isinstance(chain, Chain) else Chain.parse(chain)
+        if len(chain) + 1 > self.limits.max_chain_length:
+            raise OversizedError(
+                f"the chain would have {len(chain) + 1} hops, over {self.limits.max_chain_length}"
+            )
+        leaf = self._held_leaf(chain)
+        parent: DelegationClaims = leaf.claims
+        now = int(self.clock.now())
+        if now >= parent.exp:
+            raise Expired("the chain's last token has expired; nothing to delegate")
+        if parent.dpth < 1:
+            raise DepthExceeded("the chain's last token allows no further delegation (dpth 0)")
+        depth = parent.dpth - 1 if depth is None else depth
+        if depth > parent.dpth - 1:
+            raise DepthExceeded(f"depth {depth} exceeds what the parent allows ({parent.dpth - 1})")
+        children = _caps(caps)
+        for child in children:
+            if not any(covers(p, child) for p in parent.caps):
+                raise ScopeEscalation(f"capability {child} is not covered by the chain's grants")
+        claims = self._claims(
+            now=now,
+            to=to,
+            to_key=to_key,
+            caps=children,
+            ttl=ttl,
+            depth=depth,
+            task=parent.task,
+            obo=parent.obo,
+            purpose=purpose,
+            act=Act(sub=self.key.agent, act=parent.act),
+            prf=leaf.token_id,
+            rcpt=receipt,
+            ceiling=parent.exp,
+        )
+        return Chain([*chain.tokens, self._sign(TOKEN_TYP, claims.to_payload())])
+
+    def _claims(
+        self,
+        *,
+        now: int,
+        to: str,
+        to_key: Mapping[str, Any] | PublicKey | AgentKey,
+        caps: list[Capability],
+        ttl: int,
+        depth: int,
+        task: str,
+        obo: str | None,
+        purpose: str | None,
+        act: Act,
+        prf: str | None,
+        rcpt: str | None,
+        ceiling: int | None,
+    ) -> DelegationClaims:
+        check_agent_id(to, what="delegatee id", error=InvalidInput)
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
+            raise LifetimeExceeded(f"ttl must be a positive number of seconds, not {ttl!r}")
+        if ttl > self.limits.max_token_lifetime:
+            raise LifetimeExceeded(
+                f"ttl {ttl}s is over the {self.limits.max_token_lifetime}s maximum lifetime"
+            )
+        exp = now + ttl
+        if ceiling is not None and exp > ceiling:
+            raise LifetimeExceeded(
+                f"ttl {ttl}s would outlive the parent token (it has {ceiling - now}s left)"
+            )
+        if len(caps) > self.limits.max_caps_per_token:
+            raise OversizedError(f"{len(caps)} capabilities, over {self.limits.max_caps_per_token}")
+        if not isinstance(depth, int) or isinstance(depth, bool) or not 0 <= depth <= 64:
+            raise DepthExceeded(f"depth must be an integer from 0 to 64, not {depth!r}")
+        if depth > 0 and any(c.tool == "**" for c in caps):
+            warnings.warn(
+                "a capability for every tool ('**') may be delegated further (depth > 0)",
+                SecurityWarning,
+                stacklevel=3,
+            )
+        pub = _public(to_key)
+        try:
+            return DelegationClaims(
+                iss=self.key.agent,
+                sub=to,
+                aud=to,
+                iat=now,
+                nbf=now,
+                exp=exp,
+                jti=new_jti(),
+                cnf=Confirmation(jwk=pub.jwk),
+                prf=prf,
+                task=task,
+                obo=obo,
+                caps=caps,
+                dpth=depth,
+                act=act,
+                pur=purpose,
+                rcpt=rcpt,
+            )
+        except ValueError as exc:  # pydantic ValidationError: a bad task/obo/purpose
+            raise InvalidInput(f"cannot mint: {exc.errors()[0]['msg']}") from None  # type: ignore[attr-defined]
+
+    # --- proofs and receipts --- #
+
+    def prove(
+        self,
+        chain: Chain | str,
+        *,
+        aud: str,
+        tool: str,
+        resource: str,
+        args: Mapping[str, Any] | None = None,
+        ttl: int = 60,
+    ) -> str:
+        """A fresh, single-use proof that this key holds ``chain``, for one request to ``aud``.
+
+        Raises ``HolderMismatch``, ``ActionNotGranted`` (the leaf does not allow the
+        request), ``LifetimeExceeded`` (ttl over the proof maximum), ``InvalidRequest``.
+        """
+        chain = chain if isinstance(chain, Chain) else Chain.parse(chain)
+        leaf = self._held_leaf(chain)
+        request = Request(tool=tool, resource=resource, args=dict(args or {}))
+        claims: DelegationClaims = leaf.claims
+        if not any(allows(c, request) for c in claims.caps):
+            raise ActionNotGranted(f"the chain does not allow {tool} on {resource} with these args")
+        if not 0 < ttl <= self.limits.max_proof_lifetime:
+            raise LifetimeExceeded(
+                f"proof ttl must be 1..{self.limits.max_proof_lifetime}s, not {ttl!r}"
+            )
+        check_agent_id(aud, what="audience", error=InvalidInput)
+        now = int(self.clock.now())
+        proof = ProofClaims(
+            iss=self.key.agent,
+            aud=aud,
+            iat=now,
+            exp=now + ttl,
+            jti=new_jti(),
+            chn=leaf.token_id,
+            req=ProofRequest(tool=tool, resource=resource, args=args_digest(request.args)),
+        )
+        return self._sign(PROOF_TYP, proof.model_dump())
+
+    def receipt(self, token_id: str, *, policy_digest: str) -> str:
+        """Sign this agent's acceptance of the token ``token_id`` under a policy."""
+        claims = ReceiptClaims(
+            par=token_id, pol=policy_digest, dec="allow", iat=int(self.clock.now())
+        )
+        return self._sign(RECEIPT_TYP, claims.model_dump())
+
+    # --- internals --- #
+
+    def _held_leaf(self, chain: Chain) -> UnverifiedToken:
+        leaf = parse_jws(chain.tokens[-1], DelegationClaims, what="leaf token")
+        claims: DelegationClaims = leaf.claims
+        if claims.sub != self.key.agent:
+            raise HolderMismatch(
+                f"the chain is held by {claims.sub}, not by this key's agent {self.key.agent}"
+            )
+        bound = PublicKey.from_jwk(claims.cnf.jwk)
+        if bound.kid != self.key.kid:
+            raise HolderMismatch("this key is not the key the chain is bound to (cnf)")
+        return leaf
+
+    def _sign(self, typ: str, payload: dict[str, Any]) -> str:
+        token = encode_jws(self.key.private_key, self.key.alg, self.key.kid, typ, payload)
+        if len(token) > self.limits.max_token_bytes:
+            raise OversizedError(
+                f"token is {len(token)} bytes, over the {self.limits.max_token_bytes}-byte limit"
+            )
+        return token

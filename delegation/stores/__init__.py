@@ -1,0 +1,71 @@
+"""Shared state of a deployment: revocations and the proof replay cache.
+
+Every verifier of a deployment must see the same store, or a revoked token or a replayed
+proof is accepted by the verifier that did not hear of it. A store that fails raises
+``StoreUnavailable``, and verification denies.
+
+Select a store by URL with :func:`open_store`: ``memory://`` (one process, tests),
+``sqlite:///path/to/file.sqlite`` (the default: one file, safe across processes).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol, runtime_checkable
+
+from ..errors import ConfigurationError
+from .memory import MemoryStore
+from .sqlite import SQLiteStore
+
+__all__ = [
+    "RevocationKind",
+    "MemoryStore",
+    "ReplayCache",
+    "RevocationStore",
+    "SQLiteStore",
+    "open_store",
+]
+
+RevocationKind = Literal["token", "jti", "task", "key"]
+
+
+@runtime_checkable
+class RevocationStore(Protocol):
+    """Revocations by token id, jti, task id or key thumbprint."""
+
+    def revoke(self, kind: RevocationKind, value: str, *, until: float | None = None) -> None:
+        """Revoke ``value``; ``until`` (POSIX seconds) lets the entry expire once moot."""
+        ...
+
+    def first_revoked(
+        self, items: list[tuple[RevocationKind, str]], now: float
+    ) -> tuple[RevocationKind, str] | None:
+        """The first of ``items`` that is revoked at ``now``, or None (one round trip)."""
+        ...
+
+
+@runtime_checkable
+class ReplayCache(Protocol):
+    """Remembers proof ids until they expire; the check and the insert are one atomic step."""
+
+    def first_use(self, jti: str, *, expires_at: float, now: float) -> bool:
+        """True the first time ``jti`` is presented (and records it); False on a replay."""
+        ...
+
+
+def open_store(url: str) -> MemoryStore | SQLiteStore:
+    """Open the store a URL names.
+
+    >>> open_store("memory://")
+    MemoryStore()
+    """
+    if url in ("memory://", "memory:"):
+        return MemoryStore()
+    if url.startswith("sqlite:///"):
+        # As in SQLAlchemy: sqlite:///relative.sqlite, sqlite:////absolute/path.sqlite
+        path = url.removeprefix("sqlite:///")
+        if not path:
+            raise ConfigurationError(f"store URL {url!r} names no file (sqlite:///path)")
+        return SQLiteStore(path)
+    if url.startswith("redis://") or url.startswith("rediss://"):
+        raise ConfigurationError("the Redis store is not available in this version")
+    raise ConfigurationError(f"unknown store URL {url!r} (memory://, sqlite:///file.sqlite)")

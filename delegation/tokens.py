@@ -1,0 +1,364 @@
+"""Wire format: claim models (frozen, closed, strict), chains, and unverified parsing.
+
+Three compact-JWS token types share one lean parser (split, canonical base64url, one
+strict JSON decode per part, one pydantic validation):
+
+* ``deleg+jwt``: one delegation hop (:class:`DelegationClaims`);
+* ``deleg-proof+jwt``: proof of possession for one request (:class:`ProofClaims`);
+* ``deleg-receipt+jwt``: an agent's signed acceptance of a hop (:class:`ReceiptClaims`).
+
+Nothing here checks a signature. :func:`parse_unverified` says so in its name and is for
+inspection and graphs only; :class:`delegation.Verifier` is the way to trust a chain.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar
+
+import jwt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+
+from ._jose import b64url_decode, json_object, split_compact, token_id_of
+from .capabilities import Capability
+from .errors import DelegationError, MalformedError, OversizedError
+
+__all__ = [
+    "PROOF_TYP",
+    "RECEIPT_TYP",
+    "TOKEN_TYP",
+    "Act",
+    "Chain",
+    "DelegationClaims",
+    "ProofClaims",
+    "ProofRequest",
+    "ReceiptClaims",
+    "UnverifiedToken",
+    "check_agent_id",
+    "encode_jws",
+    "parse_jws",
+    "parse_unverified",
+]
+
+TOKEN_TYP = "deleg+jwt"
+PROOF_TYP = "deleg-proof+jwt"
+RECEIPT_TYP = "deleg-receipt+jwt"
+
+# Hard ceilings for parsing anything at all; a Verifier's Limits are usually tighter.
+_MAX_CHAIN_TOKENS = 256
+_MAX_TOKEN_BYTES = 64 * 1024
+
+_AGENT_ID = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[\x21-\x7e]{1,500}")
+_B64_ID = re.compile(r"[A-Za-z0-9_-]{16,86}")
+_PRINTABLE = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
+
+
+def check_agent_id(
+    value: str, *, what: str = "agent id", error: type[DelegationError] = MalformedError
+) -> str:
+    """An agent id must be an ASCII URI (``scheme:rest``, no spaces): no homoglyphs.
+
+    >>> check_agent_id("spiffe://acme.example/agent/planner")
+    'spiffe://acme.example/agent/planner'
+    """
+    if not isinstance(value, str) or not _AGENT_ID.fullmatch(value):
+        raise error(f"{what} {value!r} is not an ASCII URI (scheme:rest, no spaces)")
+    return value
+
+
+def _agent_id(value: str) -> str:
+    if not _AGENT_ID.fullmatch(value):
+        raise ValueError("must be an ASCII URI (scheme:rest, printable, no spaces)")
+    return value
+
+
+def _b64_id(value: str) -> str:
+    if not _B64_ID.fullmatch(value):
+        raise ValueError("must be 16 to 86 base64url characters")
+    return value
+
+
+def _printable(value: str) -> str:
+    if not _PRINTABLE.fullmatch(value):
+        raise ValueError("must be 1 to 256 characters without control characters")
+    return value
+
+
+AgentId = Annotated[StrictStr, AfterValidator(_agent_id)]
+B64Id = Annotated[StrictStr, AfterValidator(_b64_id)]
+Label = Annotated[StrictStr, AfterValidator(_printable)]
+NumericDate = Annotated[StrictInt, Field(ge=0, le=2**53)]
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class Act(_Closed):
+    """RFC 8693 actor claim: the current actor, and (nested) the one before it."""
+
+    sub: AgentId
+    act: Act | None = None
+
+    def path(self) -> list[str]:
+        """Actors oldest first."""
+        out: list[str] = []
+        node: Act | None = self
+        while node is not None:
+            out.append(node.sub)
+            node = node.act
+        return out[::-1]
+
+    @classmethod
+    def from_path(cls, path: Iterable[str]) -> Act:
+        """Nest actors given oldest first, newest outermost."""
+        node: Act | None = None
+        for sub in path:
+            node = cls(sub=sub, act=node)
+        if node is None:
+            raise ValueError("an act claim needs at least one actor")
+        return node
+
+
+class Confirmation(_Closed):
+    """RFC 7800 ``cnf``: the key that alone may sign the next hop or a proof."""
+
+    jwk: dict[StrictStr, StrictStr]
+
+
+class DelegationClaims(_Closed):
+    """Claims of one delegation hop (DESIGN "Wire format")."""
+
+    iss: AgentId
+    sub: AgentId
+    aud: AgentId
+    iat: NumericDate
+    nbf: NumericDate | None = None
+    exp: NumericDate
+    jti: B64Id
+    cnf: Confirmation
+    prf: B64Id | None = None
+    task: Label
+    obo: Label | None = None
+    caps: list[Capability] = Field(min_length=1, max_length=256)
+    dpth: Annotated[StrictInt, Field(ge=0, le=64)]
+    act: Act
+    pur: Annotated[StrictStr, Field(max_length=1024)] | None = None
+    rcpt: StrictStr | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON payload (absent optional claims left out; capabilities explicit)."""
+        out = self.model_dump(exclude_none=True, exclude={"caps"})
+        out["caps"] = [c.to_wire() for c in self.caps]
+        return out
+
+
+class ProofRequest(_Closed):
+    """``req`` of a proof: the one request it authorizes."""
+
+    tool: StrictStr
+    resource: StrictStr
+    args: B64Id
+
+
+class ProofClaims(_Closed):
+    """Claims of a proof of possession (DESIGN "Proof of possession")."""
+
+    iss: AgentId
+    aud: AgentId
+    iat: NumericDate
+    exp: NumericDate
+    jti: B64Id
+    chn: B64Id
+    req: ProofRequest
+
+
+class ReceiptClaims(_Closed):
+    """Claims of a receipt: the accepting agent's signed ``allow`` of a parent token."""
+
+    par: B64Id
+    pol: StrictStr
+    dec: Literal["allow"]
+    iat: NumericDate
+
+
+ClaimsT = TypeVar("ClaimsT", DelegationClaims, ProofClaims, ReceiptClaims)
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return where, str(err["msg"]).removeprefix("Value error, ")
+
+
+@dataclass(frozen=True, eq=False)
+class UnverifiedToken:
+    """A parsed compact JWS whose signature and claims have **not** been checked.
+
+    ``token_id`` is base64url(SHA-256(``header.payload``)), the name used in ``prf``,
+    revocation and the graph.
+    """
+
+    raw: str
+    header: dict[str, Any]
+    claims: Any
+    signing_input: bytes
+    signature: bytes
+    token_id: str
+
+
+def parse_jws(
+    raw: str, model: type[ClaimsT], *, what: str = "token", max_bytes: int = _MAX_TOKEN_BYTES
+) -> UnverifiedToken:
+    """Split, decode and validate one compact JWS against ``model`` (no signature check).
+
+    Raises ``OversizedError`` or ``MalformedError`` (with ``claim`` naming the field).
+    """
+    if not isinstance(raw, str):
+        raise MalformedError(f"{what} is not a string")
+    if len(raw) > max_bytes:
+        raise OversizedError(f"{what} is {len(raw)} bytes, over the {max_bytes}-byte limit")
+    if not raw.isascii():
+        raise MalformedError(f"{what} has non-ASCII characters")
+    h64, p64, s64 = split_compact(raw, what=what)
+    header = json_object(b64url_decode(h64, what=f"{what} header"), what=f"{what} header")
+    payload = json_object(b64url_decode(p64, what=f"{what} payload"), what=f"{what} payload")
+    signature = b64url_decode(s64, what=f"{what} signature")
+    try:
+        claims = model.model_validate(payload)
+    except ValidationError as exc:
+        where, msg = _first_error(exc)
+        raise MalformedError(f"{what} claim {where or '?'}: {msg}", claim=where or None) from None
+    signing_input = f"{h64}.{p64}".encode("ascii")
+    return UnverifiedToken(
+        raw=raw,
+        header=header,
+        claims=claims,
+        signing_input=signing_input,
+        signature=signature,
+        token_id=token_id_of(signing_input),
+    )
+
+
+_JWS = jwt.PyJWS()
+
+
+def encode_jws(key: Any, alg: str, kid: str, typ: str, payload: dict[str, Any]) -> str:
+    """Sign ``payload`` as a compact JWS with header ``{alg, kid, typ}`` (via pyjwt)."""
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return _JWS.encode(body, key, algorithm=alg, headers={"typ": typ, "kid": kid})
+
+
+class Chain:
+    """An immutable chain of delegation tokens, root first.
+
+    ``str(chain)`` is the wire form (tokens joined by ``~``, the ``Delegation-Chain``
+    header); :meth:`parse` reads it, or a JSON list of tokens.
+
+    >>> Chain.parse("a.b.c~d.e.f").tokens
+    ('a.b.c', 'd.e.f')
+    """
+
+    __slots__ = ("_tokens",)
+    _tokens: tuple[str, ...]
+
+    def __init__(self, tokens: Iterable[str]) -> None:
+        toks = tuple(tokens)
+        if not toks:
+            raise MalformedError("a chain needs at least one token")
+        if len(toks) > _MAX_CHAIN_TOKENS:
+            raise OversizedError(f"chain has {len(toks)} tokens, over {_MAX_CHAIN_TOKENS}")
+        for i, t in enumerate(toks):
+            if not isinstance(t, str) or not t:
+                raise MalformedError(f"chain element {i} is not a token string", hop=i)
+        object.__setattr__(self, "_tokens", toks)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Chain is immutable")
+
+    @classmethod
+    def parse(cls, text: str) -> Chain:
+        """Read a chain from its ``~``-joined form or a JSON list of tokens.
+
+        Raises ``MalformedError`` / ``OversizedError``.
+        """
+        if not isinstance(text, str):
+            raise MalformedError("a chain must be text")
+        if len(text) > _MAX_CHAIN_TOKENS * _MAX_TOKEN_BYTES:
+            raise OversizedError("chain text is too large")
+        text = text.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except (ValueError, RecursionError):
+                raise MalformedError("chain is not valid JSON") from None
+            if not isinstance(value, list):
+                raise MalformedError("a JSON chain must be a list of token strings")
+            return cls(value)
+        if not text:
+            raise MalformedError("the chain is empty")
+        return cls(text.split("~"))
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return self._tokens
+
+    def __str__(self) -> str:
+        return "~".join(self._tokens)
+
+    def __repr__(self) -> str:
+        return f"Chain(<{len(self._tokens)} tokens>)"
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tokens)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Chain) and other._tokens == self._tokens
+
+    def __hash__(self) -> int:
+        return hash(self._tokens)
+
+    def to_json(self) -> list[str]:
+        """The JSON form: a list of compact tokens, root first."""
+        return list(self._tokens)
+
+    def leaf(self) -> UnverifiedToken:
+        """The last token, parsed but **not verified**."""
+        return parse_jws(self._tokens[-1], DelegationClaims, what="leaf token")
+
+
+def parse_unverified(chain: Chain | str) -> list[UnverifiedToken]:
+    """Parse every token of a chain **without verifying anything** (for inspection, graphs).
+
+    Warning: nothing returned here may be used for an authorization decision; use
+    :meth:`delegation.Verifier.verify`.
+
+    >>> parse_unverified("not a chain")
+    Traceback (most recent call last):
+    ...
+    delegation.errors.MalformedError: token 0 is not a compact JWS (header.payload.signature)
+    """
+    if isinstance(chain, str):
+        chain = Chain.parse(chain)
+    out = []
+    for i, raw in enumerate(chain.tokens):
+        try:
+            out.append(parse_jws(raw, DelegationClaims, what=f"token {i}"))
+        except DelegationError as exc:
+            exc.hop = i
+            raise
+    return out

@@ -1,0 +1,517 @@
+"""Verification: every check of DESIGN "Verification", in order, in one call.
+
+1. size and shape      2. headers          3. root             4. links and identities
+5. time                6. attenuation      7. revocation       8. proof of possession
+9. the verifier's own policy               10. audit of the decision (allow or deny)
+
+The first failure wins and raises a coded :class:`~delegation.DelegationError`; any
+unexpected failure inside a check raises ``InternalError``: a check that errors denies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ._jose import args_digest
+from .audit import AuditSink
+from .capabilities import Capability, Request, allows, covers
+from .clock import Clock, SystemClock
+from .errors import (
+    ActionNotGranted,
+    ActMismatch,
+    AlgNotAllowed,
+    AudienceMismatch,
+    BadHeader,
+    BadSignature,
+    BrokenLink,
+    ConfigurationError,
+    DelegationError,
+    DepthExceeded,
+    Expired,
+    HolderMismatch,
+    InternalError,
+    InvalidRequest,
+    KeyNotRegistered,
+    LifetimeExceeded,
+    MalformedError,
+    NotYetValid,
+    OversizedError,
+    PolicyDenied,
+    PrincipalMismatch,
+    ProofMismatch,
+    ProofReplayed,
+    Revoked,
+    ScopeEscalation,
+    StoreUnavailable,
+    TaskMismatch,
+    UntrustedRoot,
+    WrongTokenType,
+)
+from .keys import PublicKey
+from .limits import Limits
+from .policy import Decision, Policy, PolicyContext
+from .registry import Registry
+from .stores import ReplayCache, RevocationKind, RevocationStore
+from .stores.memory import MemoryStore
+from .tokens import (
+    PROOF_TYP,
+    TOKEN_TYP,
+    Chain,
+    DelegationClaims,
+    ProofClaims,
+    UnverifiedToken,
+    check_agent_id,
+    parse_jws,
+)
+
+__all__ = ["VerifiedChain", "Verifier"]
+
+_ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
+_SUPPORTED_ALGS = frozenset({"EdDSA", "ES256"})
+_SEAL = object()
+
+
+@dataclass(frozen=True)
+class VerifiedChain:
+    """A chain that passed verification (built only by :class:`Verifier`).
+
+    ``path`` is the root issuer followed by each hop's subject; ``depth`` the number of
+    hops; ``remaining_depth`` how many further hops the holder may delegate.
+    """
+
+    holder: str
+    path: tuple[str, ...]
+    root: str
+    task: str
+    obo: str | None
+    depth: int
+    remaining_depth: int
+    capabilities: tuple[Capability, ...]
+    token_ids: tuple[str, ...]
+    expires_at: int
+    purpose: str | None
+    chain: Chain = field(repr=False)
+    request: Request | None = None
+    decision: Decision | None = None
+    _seal: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._seal is not _SEAL:
+            raise TypeError("VerifiedChain is built only by Verifier")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object ``delegation verify --json`` prints on success."""
+        out: dict[str, Any] = {
+            "ok": True,
+            "holder": self.holder,
+            "path": list(self.path),
+            "root": self.root,
+            "task": self.task,
+            "obo": self.obo,
+            "depth": self.depth,
+            "remaining_depth": self.remaining_depth,
+            "capabilities": [c.to_wire() for c in self.capabilities],
+            "token_ids": list(self.token_ids),
+            "expires_at": self.expires_at,
+            "purpose": self.purpose,
+        }
+        if self.request is not None:
+            out["request"] = {"tool": self.request.tool, "resource": self.request.resource}
+        if self.decision is not None:
+            out["policy"] = {"effect": self.decision.effect, "rules": list(self.decision.rules)}
+        return out
+
+
+def _with_hop(exc: DelegationError, hop: int | None) -> DelegationError:
+    if exc.hop is None:
+        exc.hop = hop
+    return exc
+
+
+class Verifier:
+    """Verifies inbound chains and proofs for one audience under its own policy.
+
+    Parameters: ``registry`` (trusted roots, known agents), ``audience`` (this verifier's
+    agent id, which proofs must name), ``policy`` (required: choose
+    :class:`~delegation.ChainGrantsOnly` on purpose if the chain is your whole policy),
+    ``revocations`` and ``replay`` (shared stores; in-memory by default), ``audit``
+    (a sink for every decision), ``clock``, ``limits``, ``algorithms`` (allow-list).
+
+    Warning: the stores must be shared by every verifier of a deployment, or a revoked
+    token or replayed proof is accepted by the verifier that did not hear of it.
+    """
+
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        audience: str,
+        policy: Policy,
+        revocations: RevocationStore | None = None,
+        replay: ReplayCache | None = None,
+        audit: AuditSink | None = None,
+        clock: Clock | None = None,
+        limits: Limits | None = None,
+        algorithms: Iterable[str] = ("EdDSA", "ES256"),
+    ) -> None:
+        if not isinstance(registry, Registry):
+            raise ConfigurationError("Verifier needs a Registry")
+        if policy is None or not callable(getattr(policy, "decide", None)):
+            raise ConfigurationError("Verifier needs a policy (ChainGrantsOnly() to rely on the chain)")
+        check_agent_id(audience, what="audience", error=ConfigurationError)
+        algs = frozenset(algorithms)
+        if not algs or not algs <= _SUPPORTED_ALGS:
+            raise ConfigurationError(f"algorithms must be a non-empty subset of {sorted(_SUPPORTED_ALGS)}")
+        memory = MemoryStore() if revocations is None or replay is None else None
+        self.registry = registry
+        self.audience = audience
+        self.policy = policy
+        self.revocations: RevocationStore = revocations or memory  # type: ignore[assignment]
+        self.replay: ReplayCache = replay or memory  # type: ignore[assignment]
+        self.audit = audit
+        self.clock = clock or SystemClock()
+        self.limits = limits or Limits()
+        self.algorithms = algs
+
+    # --- public entry points --- #
+
+    def verify(self, chain: Chain | str, proof: str, request: Request) -> VerifiedChain:
+        """Verify ``chain`` and ``proof`` for ``request`` now; return the verified chain.
+
+        Raises a :class:`~delegation.DelegationError` subclass with a stable ``code``.
+        Every decision, allow or deny, goes to the audit sink.
+        """
+        facts: dict[str, Any] = {"audience": self.audience}
+        try:
+            verified = self._verify(chain, proof, request, facts)
+        except DelegationError as exc:
+            self._record("verify", facts, exc)
+            raise
+        except Exception as exc:  # a check that errors must deny
+            err = InternalError(f"verification failed unexpectedly: {type(exc).__name__}")
+            self._record("verify", facts, err)
+            raise err from exc
+        self._record("verify", facts, None)
+        return verified
+
+    def verify_chain(self, chain: Chain | str) -> VerifiedChain:
+        """Steps 1-7 only: the chain is genuine, linked, in time, attenuated, unrevoked.
+
+        For a receiving agent checking an inbound delegation before it does any work.
+        No proof is checked and no policy runs; nothing is audited.
+        """
+        try:
+            tokens, _ = self._chain_checks(chain, {})
+        except DelegationError:
+            raise
+        except Exception as exc:  # a check that errors must deny
+            raise InternalError(f"verification failed unexpectedly: {type(exc).__name__}") from exc
+        return self._build(chain, tokens, None, None)
+
+    # --- the steps --- #
+
+    def _verify(
+        self, chain: Chain | str, proof: str, request: Request, facts: dict[str, Any]
+    ) -> VerifiedChain:
+        if not isinstance(request, Request):
+            raise InvalidRequest("request must be a delegation.Request")
+        facts["request"] = {
+            "tool": request.tool,
+            "resource": request.resource,
+            "args": args_digest(request.args),
+        }
+        tokens, keys = self._chain_checks(chain, facts)
+        now = self.clock.now()
+        leaf: DelegationClaims = tokens[-1].claims
+        self._check_proof(proof, tokens[-1], keys[-1], request, now, facts)
+        verified = self._build(chain, tokens, request, None)
+        context = PolicyContext(
+            holder=verified.holder,
+            request=request,
+            path=verified.path,
+            root=verified.root,
+            depth=verified.depth,
+            task=leaf.task,
+            obo=leaf.obo,
+            purpose=verified.purpose,
+            capabilities=verified.capabilities,
+            time=now,
+            labels=self.registry.tool_labels(request.tool),
+        )
+        decision = self.policy.decide(context)
+        facts["policy"] = {"effect": decision.effect, "rules": list(decision.rules)}
+        if not decision.allowed:
+            raise PolicyDenied(f"policy denied: {decision.reason or 'no rule allows it'}")
+        return replace(verified, decision=decision)
+
+    def _chain_checks(
+        self, chain: Chain | str, facts: dict[str, Any]
+    ) -> tuple[list[UnverifiedToken], list[PublicKey]]:
+        tokens, keys = self._parse_chain(chain, facts)  # 1
+        for i, t in enumerate(tokens):  # 2
+            self._check_header(t.header, TOKEN_TYP, hop=i)
+        self._check_root(tokens[0])  # 3
+        self._check_links(tokens, keys)  # 4
+        now = self.clock.now()
+        self._check_times(tokens, now)  # 5
+        self._check_attenuation(tokens)  # 6
+        self._check_revocation(tokens, keys, now)  # 7
+        return tokens, keys
+
+    def _parse_chain(
+        self, chain: Chain | str, facts: dict[str, Any]
+    ) -> tuple[list[UnverifiedToken], list[PublicKey]]:
+        if isinstance(chain, str):
+            if len(chain) > self.limits.max_chain_length * (self.limits.max_token_bytes + 1):
+                raise OversizedError("chain text is over the size limit")
+            chain = Chain.parse(chain)
+        elif not isinstance(chain, Chain):
+            raise MalformedError("chain must be a Chain or its text form")
+        if len(chain) > self.limits.max_chain_length:
+            raise OversizedError(
+                f"chain has {len(chain)} tokens, over the limit of {self.limits.max_chain_length}"
+            )
+        tokens: list[UnverifiedToken] = []
+        keys: list[PublicKey] = []
+        for i, raw in enumerate(chain.tokens):
+            try:
+                t = parse_jws(raw, DelegationClaims, what=f"token {i}",
+                              max_bytes=self.limits.max_token_bytes)
+            except DelegationError as exc:
+                raise _with_hop(exc, i) from None
+            claims: DelegationClaims = t.claims
+            if len(claims.caps) > self.limits.max_caps_per_token:
+                raise OversizedError(
+                    f"token {i} has {len(claims.caps)} capabilities, "
+                    f"over {self.limits.max_caps_per_token}", hop=i)
+            if claims.aud != claims.sub:
+                raise MalformedError(f"token {i}: aud must name the hop's receiver (sub)",
+                                     hop=i, claim="aud")
+            try:
+                keys.append(PublicKey.from_jwk(claims.cnf.jwk))
+            except DelegationError as exc:
+                raise MalformedError(f"token {i}: cnf.jwk: {exc.message}", hop=i,
+                                     claim="cnf") from None
+            tokens.append(t)
+        facts["chain"] = [_token_facts(t) for t in tokens]
+        return tokens, keys
+
+    def _check_header(self, header: Mapping[str, Any], typ: str, *, hop: int | None) -> None:
+        what = "proof" if hop is None else f"token {hop}"
+        alg = header.get("alg")
+        if alg not in self.algorithms:
+            raise AlgNotAllowed(f"{what}: alg {alg!r} is not allowed "
+                                f"(allowed: {', '.join(sorted(self.algorithms))})", hop=hop)
+        if "crit" in header:
+            raise BadHeader(f"{what}: 'crit' header is not supported", hop=hop, claim="crit")
+        extra = header.keys() - _ALLOWED_HEADER
+        if extra:
+            raise BadHeader(f"{what}: header member(s) {sorted(extra)} not allowed "
+                            "(keys are never taken from a token)", hop=hop)
+        if header.get("typ") != typ:
+            raise WrongTokenType(f"{what}: typ {header.get('typ')!r}, expected {typ!r}", hop=hop)
+        if not isinstance(header.get("kid"), str):
+            raise BadHeader(f"{what}: header needs a 'kid' string", hop=hop, claim="kid")
+
+    def _check_signature(self, t: UnverifiedToken, key: PublicKey, *, hop: int | None,
+                         whose: str) -> None:
+        what = "proof" if hop is None else f"token {hop}"
+        if t.header["kid"] != key.kid:
+            raise BadSignature(f"{what} is signed by key {t.header['kid']}, not {whose} "
+                               f"({key.kid})", hop=hop)
+        if t.header["alg"] != key.alg:
+            raise AlgNotAllowed(f"{what}: alg {t.header['alg']} does not match the "
+                                f"{key.alg} key it must be verified with", hop=hop)
+        if not key.verify(t.signature, t.signing_input):
+            raise BadSignature(f"{what}: signature does not verify under {whose}", hop=hop)
+
+    def _check_root(self, t: UnverifiedToken) -> None:
+        claims: DelegationClaims = t.claims
+        if claims.prf is not None:
+            raise BrokenLink("token 0 names a parent: the chain does not start at a root grant",
+                             hop=0, claim="prf")
+        if not self.registry.is_root(claims.iss):
+            raise UntrustedRoot(f"{claims.iss} is not a trusted root", hop=0, claim="iss")
+        key = self.registry.root_key(claims.iss, t.header["kid"])
+        if key is None:
+            raise UntrustedRoot(f"key {t.header['kid']} is not registered for root {claims.iss}",
+                                hop=0)
+        self._check_signature(t, key, hop=0, whose=f"root {claims.iss}'s key")
+
+    def _check_links(self, tokens: list[UnverifiedToken], keys: list[PublicKey]) -> None:
+        seen_jti: set[str] = {tokens[0].claims.jti}
+        for i in range(1, len(tokens)):
+            parent, child = tokens[i - 1], tokens[i]
+            pc: DelegationClaims = parent.claims
+            cc: DelegationClaims = child.claims
+            if cc.prf != parent.token_id:
+                raise BrokenLink(f"token {i} does not name token {i - 1} as its parent (prf)",
+                                 hop=i, claim="prf")
+            if cc.iss != pc.sub:
+                raise BrokenLink(f"token {i} is issued by {cc.iss}, but token {i - 1} was "
+                                 f"delegated to {pc.sub}", hop=i, claim="iss")
+            if cc.jti in seen_jti:
+                raise BrokenLink(f"token {i} repeats a jti of the chain", hop=i, claim="jti")
+            seen_jti.add(cc.jti)
+            self._check_signature(child, keys[i - 1], hop=i, whose=f"the key bound to {pc.sub}")
+        if self.registry.knows_agents:
+            for i, t in enumerate(tokens):
+                sub = t.claims.sub
+                if not self.registry.agent_has_key(sub, keys[i].kid):
+                    raise KeyNotRegistered(f"token {i} binds key {keys[i].kid}, which is not a "
+                                           f"registered key of {sub}", hop=i, claim="cnf")
+
+    def _check_times(self, tokens: list[UnverifiedToken], now: float) -> None:
+        skew, max_life = self.limits.clock_skew, self.limits.max_token_lifetime
+        parent_exp: int | None = None
+        for i, t in enumerate(tokens):
+            c: DelegationClaims = t.claims
+            if c.exp <= c.iat:
+                raise LifetimeExceeded(f"token {i}: exp is not after iat", hop=i, claim="exp")
+            if c.exp - c.iat > max_life:
+                raise LifetimeExceeded(f"token {i}: lifetime {c.exp - c.iat}s is over the "
+                                       f"{max_life}s maximum", hop=i, claim="exp")
+            if c.iat > now + skew:
+                raise NotYetValid(f"token {i} was issued in the future (iat)", hop=i, claim="iat")
+            if c.nbf is not None and c.nbf > now + skew:
+                raise NotYetValid(f"token {i} is not valid yet (nbf)", hop=i, claim="nbf")
+            if now >= c.exp + skew:
+                raise Expired(f"token {i} expired", hop=i, claim="exp")
+            if parent_exp is not None and c.exp > parent_exp:
+                raise LifetimeExceeded(f"token {i} outlives its parent", hop=i, claim="exp")
+            parent_exp = c.exp
+
+    def _check_attenuation(self, tokens: list[UnverifiedToken]) -> None:
+        issuers: list[str] = []
+        for i, t in enumerate(tokens):
+            c: DelegationClaims = t.claims
+            issuers.append(c.iss)
+            if i > 0:
+                p: DelegationClaims = tokens[i - 1].claims
+                for cap in c.caps:
+                    if not any(covers(pc, cap) for pc in p.caps):
+                        raise ScopeEscalation(f"token {i} grants {cap}, which token {i - 1} does "
+                                              "not cover", hop=i, claim="caps")
+                if c.dpth > p.dpth - 1:
+                    raise DepthExceeded(f"token {i} has dpth {c.dpth}; its parent allows at most "
+                                        f"{p.dpth - 1}", hop=i, claim="dpth")
+                if c.task != p.task:
+                    raise TaskMismatch(f"token {i} changes the task", hop=i, claim="task")
+                if c.obo != p.obo:
+                    raise PrincipalMismatch(f"token {i} changes the principal (obo)", hop=i,
+                                            claim="obo")
+            if c.act.path() != issuers:
+                raise ActMismatch(f"token {i}: act does not mirror the chain's issuers", hop=i,
+                                  claim="act")
+
+    def _check_revocation(self, tokens: list[UnverifiedToken], keys: list[PublicKey],
+                          now: float) -> None:
+        items: list[tuple[RevocationKind, str]] = []
+        for t in tokens:
+            items += [("token", t.token_id), ("jti", t.claims.jti)]
+        items.append(("task", tokens[0].claims.task))
+        items.append(("key", tokens[0].header["kid"]))
+        items += [("key", k.kid) for k in keys]
+        hit = self.revocations.first_revoked(items, now)
+        if hit is not None:
+            kind, value = hit
+            hop = next((i for i, t in enumerate(tokens)
+                        if value in (t.token_id, t.claims.jti)), None)
+            raise Revoked(f"{kind} {value} is revoked", hop=hop)
+
+    def _check_proof(self, proof: str, leaf: UnverifiedToken, leaf_key: PublicKey,
+                     request: Request, now: float, facts: dict[str, Any]) -> None:
+        p = parse_jws(proof, ProofClaims, what="proof", max_bytes=self.limits.max_token_bytes)
+        c: ProofClaims = p.claims
+        facts["proof"] = {"jti": c.jti, "iss": c.iss, "aud": c.aud}
+        self._check_header(p.header, PROOF_TYP, hop=None)
+        self._check_signature(p, leaf_key, hop=None, whose="the key bound to the holder")
+        lc: DelegationClaims = leaf.claims
+        if c.iss != lc.sub:
+            raise HolderMismatch(f"proof is from {c.iss}, but the chain is held by {lc.sub}",
+                                 claim="iss")
+        if c.aud != self.audience:
+            raise AudienceMismatch(f"proof is for {c.aud}, not for this verifier "
+                                   f"({self.audience})", claim="aud")
+        skew = self.limits.clock_skew
+        if c.exp <= c.iat or c.exp - c.iat > self.limits.max_proof_lifetime:
+            raise LifetimeExceeded(f"proof lifetime must be 1..{self.limits.max_proof_lifetime}s",
+                                   claim="exp")
+        if c.iat > now + skew:
+            raise NotYetValid("proof was issued in the future (iat)", claim="iat")
+        if now >= c.exp + skew:
+            raise Expired("proof expired", claim="exp")
+        if c.chn != leaf.token_id:
+            raise ProofMismatch("proof is for another chain (chn)", claim="chn")
+        if c.req.tool != request.tool or c.req.resource != request.resource:
+            raise ProofMismatch("proof is for another request (req tool/resource)", claim="req")
+        if c.req.args != args_digest(request.args):
+            raise ProofMismatch("proof is for other arguments (req.args)", claim="req")
+        if not any(allows(cap, request) for cap in lc.caps):
+            raise ActionNotGranted(f"the chain does not allow {request.tool} on "
+                                   f"{request.resource} with these arguments")
+        # Consumed last, so that only an otherwise valid proof uses up its jti.
+        if not self.replay.first_use(c.jti, expires_at=c.exp + skew, now=now):
+            raise ProofReplayed("proof was already used (jti seen before)", jti=c.jti)
+
+    # --- results and audit --- #
+
+    def _build(self, chain: Chain | str, tokens: list[UnverifiedToken],
+               request: Request | None, decision: Decision | None) -> VerifiedChain:
+        leaf: DelegationClaims = tokens[-1].claims
+        root: DelegationClaims = tokens[0].claims
+        return VerifiedChain(
+            holder=leaf.sub,
+            path=(root.iss, *(t.claims.sub for t in tokens)),
+            root=root.iss,
+            task=leaf.task,
+            obo=leaf.obo,
+            depth=len(tokens),
+            remaining_depth=leaf.dpth,
+            capabilities=tuple(leaf.caps),
+            token_ids=tuple(t.token_id for t in tokens),
+            expires_at=min(t.claims.exp for t in tokens),
+            purpose=next((t.claims.pur for t in reversed(tokens) if t.claims.pur), None),
+            chain=chain if isinstance(chain, Chain) else Chain([t.raw for t in tokens]),
+            request=request,
+            decision=decision,
+            _seal=_SEAL,
+        )
+
+    def _record(self, event: str, facts: dict[str, Any], error: DelegationError | None) -> None:
+        if self.audit is None:
+            return
+        if error is None:
+            facts.update(decision="allow", code="allowed")
+        else:
+            facts.update(decision="deny", code=error.code, message=error.message)
+            if error.hop is not None:
+                facts["hop"] = error.hop
+        try:
+            self.audit.append(event, facts)
+        except StoreUnavailable as exc:
+            if error is None:
+                raise
+            raise StoreUnavailable(f"{exc.message} (while recording a {error.code} denial)") from error
+
+
+def _token_facts(t: UnverifiedToken) -> dict[str, Any]:
+    c: DelegationClaims = t.claims
+    return {
+        "token_id": t.token_id,
+        "parent": c.prf,
+        "iss": c.iss,
+        "sub": c.sub,
+        "jti": c.jti,
+        "kid": t.header.get("kid"),
+        "cnf_kid": c.cnf.jwk.get("kid"),
+        "task": c.task,
+        "obo": c.obo,
+        "iat": c.iat,
+        "exp": c.exp,
+        "dpth": c.dpth,
+        "caps": [cap.to_wire() for cap in c.caps],
+        "receipt": c.rcpt is not None,
+    }
