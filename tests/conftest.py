@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, settings
+from support import World
+
+settings.register_profile(
+    "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("ci", max_examples=100, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("default")
+
+
+@pytest.fixture
+def world() -> World:
+    """A fresh Ed25519 world (orchestrator + 6 registered agents, fixed clock)."""
+    return World()
+
+
+@pytest.fixture
+def es_world() -> World:
+    """The same world with P-256 (ES256) keys."""
+    return World(alg="ES256")

@@ -1,0 +1,90 @@
+"""Shared test world: fixed keys' owners, a fixed clock, and a chain builder.
+
+Import it as ``from support import World`` (pytest puts tests/ on sys.path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from delegation import (
+    AgentKey,
+    Capability,
+    Chain,
+    ChainGrantsOnly,
+    Delegator,
+    FixedClock,
+    MemoryAudit,
+    MemoryStore,
+    Registry,
+    Request,
+    Verifier,
+)
+
+T0 = 1_800_000_000  # a fixed "now" for every test (2027-01-15)
+ORG = "spiffe://acme.example"
+TOOL_AUD = f"{ORG}/tool/crm"
+CAP = Capability(tool="crm.read", resource="customers/**", constraints={"max_rows": {"max": 100}})
+NARROW = Capability(tool="crm.read", resource="customers/eu/**", constraints={"max_rows": {"max": 50}})
+REQ = Request(tool="crm.read", resource="customers/eu/42", args={"max_rows": 10})
+
+
+@dataclass
+class World:
+    """An orchestrator and ``n`` agents, all registered, on a fixed clock.
+
+    ``world.chain(hops)`` builds a valid chain of ``hops`` tokens (root first) handing
+    ``CAP`` then ``NARROW`` down the agents; ``world.prove(chain)`` a proof for ``REQ``.
+    """
+
+    n: int = 6
+    alg: str = "EdDSA"
+    clock: FixedClock = field(default_factory=lambda: FixedClock(T0))
+    store: MemoryStore = field(default_factory=MemoryStore)
+    audit: MemoryAudit = field(default_factory=MemoryAudit)
+
+    def __post_init__(self) -> None:
+        self.orch = AgentKey.generate(f"{ORG}/orchestrator", alg=self.alg)  # type: ignore[arg-type]
+        self.agents = [
+            AgentKey.generate(f"{ORG}/agent/a{i}", alg=self.alg)  # type: ignore[arg-type]
+            for i in range(self.n)
+        ]
+        self.registry = Registry()
+        self.registry.add_root(self.orch.agent, self.orch.public_jwk())
+        for a in self.agents:
+            self.registry.add_agent(a.agent, a.public_jwk(), baseline=[CAP])
+
+    def delegator(self, key: AgentKey) -> Delegator:
+        return Delegator(key, clock=self.clock)
+
+    def chain(self, hops: int = 3, *, ttl: int = 600, task: str = "T-42",
+              obo: str | None = "user:alice") -> Chain:
+        """A valid chain: orch -> a0 -> a1 -> ... (``hops`` tokens); holder agents[hops-1]."""
+        chain = self.delegator(self.orch).mint(
+            to=self.agents[0].agent, to_key=self.agents[0].public_jwk(), caps=[CAP],
+            ttl=ttl, depth=hops + 2, task=task, obo=obo)
+        for i in range(1, hops):
+            chain = self.delegator(self.agents[i - 1]).delegate(
+                chain, to=self.agents[i].agent, to_key=self.agents[i].public_jwk(),
+                caps=[NARROW], ttl=ttl - i)
+        return chain
+
+    def holder(self, chain: Chain) -> AgentKey:
+        return self.agents[len(chain) - 1]
+
+    def prove(self, chain: Chain, *, request: Request = REQ, aud: str = TOOL_AUD,
+              key: AgentKey | None = None, **kw: Any) -> str:
+        return self.delegator(key or self.holder(chain)).prove(
+            chain, aud=aud, tool=request.tool, resource=request.resource,
+            args=request.args, **kw)
+
+    def verifier(self, **kw: Any) -> Verifier:
+        kw.setdefault("registry", self.registry)
+        kw.setdefault("audience", TOOL_AUD)
+        kw.setdefault("policy", ChainGrantsOnly())
+        kw.setdefault("revocations", self.store)
+        kw.setdefault("replay", self.store)
+        kw.setdefault("audit", self.audit)
+        kw.setdefault("clock", self.clock)
+        return Verifier(**kw)
