@@ -68,7 +68,7 @@ def _bad_char(segment: str) -> bool:
 
 
 @functools.lru_cache(maxsize=8192)
-def _split(text: str, sep: str, *, pattern: bool) -> tuple[str, ...]:
+def _split(text: str, sep: str, pattern: bool) -> tuple[str, ...]:
     """Validated segments of a tool ("." separated) or resource ("/" separated)."""
     kind = "tool" if sep == "." else "resource"
     if not text:
@@ -114,8 +114,8 @@ def pattern_covers(parent: str, child: str, sep: str) -> bool:
     >>> pattern_covers("customers/*", "customers/**", "/")
     False
     """
-    p = _split(parent, sep, pattern=True)
-    c = _split(child, sep, pattern=True)
+    p = _split(parent, sep, True)
+    c = _split(child, sep, True)
     if p[-1] == "**":
         head = p[:-1]
         c_head = c[:-1] if c[-1] == "**" else c
@@ -131,8 +131,8 @@ def pattern_matches(pattern: str, value: str, sep: str) -> bool:
     >>> pattern_matches("crm.*", "crm.read", ".")
     True
     """
-    p = _split(pattern, sep, pattern=True)
-    v = _split(value, sep, pattern=False)
+    p = _split(pattern, sep, True)
+    v = _split(value, sep, False)
     if p[-1] == "**":
         head = p[:-1]
         return len(v) >= len(head) and all(a == "*" or a == b for a, b in zip(head, v, strict=False))
@@ -274,13 +274,13 @@ class Capability(BaseModel):
     @field_validator("tool")
     @classmethod
     def _tool(cls, v: str) -> str:
-        _split(v, ".", pattern=True)
+        _split(v, ".", True)
         return v
 
     @field_validator("resource")
     @classmethod
     def _resource(cls, v: str) -> str:
-        _split(v, "/", pattern=True)
+        _split(v, "/", True)
         return v
 
     @classmethod
@@ -347,13 +347,13 @@ class Request(BaseModel):
     @field_validator("tool")
     @classmethod
     def _tool(cls, v: str) -> str:
-        _split(v, ".", pattern=False)
+        _split(v, ".", False)
         return v
 
     @field_validator("resource")
     @classmethod
     def _resource(cls, v: str) -> str:
-        _split(v, "/", pattern=False)
+        _split(v, "/", False)
         return v
 
 

@@ -72,11 +72,9 @@ def _coord(jwk: dict[str, Any], name: str, size: int) -> bytes:
     return raw
 
 
-@functools.lru_cache(maxsize=4096)
 def _load_public(
     kty: str, crv: str, x: str, y: str | None
 ) -> tuple[Alg, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey]:
-    # Memoised: verifiers meet the same cnf keys on every call.
     jwk = {"kty": kty, "crv": crv, "x": x, "y": y}
     if kty == "OKP":
         if crv != "Ed25519":
@@ -122,25 +120,11 @@ class PublicKey:
         """
         if not isinstance(jwk, dict):
             raise InvalidKey("a JWK must be a JSON object")
-        private = _PRIVATE_MEMBERS & jwk.keys()
-        if private:
-            raise InvalidKey(f"public JWK carries private member(s) {sorted(private)}")
-        kty, crv = jwk.get("kty"), jwk.get("crv")
-        if not isinstance(kty, str) or not isinstance(crv, str):
-            raise InvalidKey("JWK needs string members 'kty' and 'crv'")
-        x = jwk.get("x")
-        y = jwk.get("y") if kty == "EC" else None
-        if not isinstance(x, str) or (kty == "EC" and not isinstance(y, str)):
-            raise InvalidKey("JWK coordinates are missing or not strings")
-        alg, key = _load_public(kty, crv, x, cast("str | None", y))
-        _check_alg_member(jwk, alg)
-        minimal = {"kty": kty, "crv": crv, "x": x}
-        if y is not None:
-            minimal["y"] = cast(str, y)
-        kid = thumbprint(minimal)
-        if "kid" in jwk and jwk["kid"] != kid:
-            raise InvalidKey("JWK kid is not its RFC 7638 thumbprint")
-        return cls(alg=alg, kid=kid, jwk={**minimal, "kid": kid}, _key=key)
+        items = tuple(sorted(jwk.items()))
+        try:
+            return _public_from_items(items)
+        except TypeError:  # unhashable member values (lists...): not memoised
+            return _public_from_jwk(jwk)
 
     def verify(self, signature: bytes, data: bytes) -> bool:
         """True when ``signature`` (JWS form: raw Ed25519, or raw r||s for ES256) is valid."""
@@ -156,6 +140,34 @@ class PublicKey:
         except (InvalidSignature, ValueError):
             return False
         return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _public_from_items(items: tuple[tuple[str, Any], ...]) -> PublicKey:
+    # Memoised: verifiers meet the same cnf keys on every call.
+    return _public_from_jwk(dict(items))
+
+
+def _public_from_jwk(jwk: dict[str, Any]) -> PublicKey:
+    private = _PRIVATE_MEMBERS & jwk.keys()
+    if private:
+        raise InvalidKey(f"public JWK carries private member(s) {sorted(private)}")
+    kty, crv = jwk.get("kty"), jwk.get("crv")
+    if not isinstance(kty, str) or not isinstance(crv, str):
+        raise InvalidKey("JWK needs string members 'kty' and 'crv'")
+    x = jwk.get("x")
+    y = jwk.get("y") if kty == "EC" else None
+    if not isinstance(x, str) or (kty == "EC" and not isinstance(y, str)):
+        raise InvalidKey("JWK coordinates are missing or not strings")
+    alg, key = _load_public(kty, crv, x, cast("str | None", y))
+    _check_alg_member(jwk, alg)
+    minimal = {"kty": kty, "crv": crv, "x": x}
+    if y is not None:
+        minimal["y"] = cast(str, y)
+    kid = thumbprint(minimal)
+    if "kid" in jwk and jwk["kid"] != kid:
+        raise InvalidKey("JWK kid is not its RFC 7638 thumbprint")
+    return PublicKey(alg=alg, kid=kid, jwk={**minimal, "kid": kid}, _key=key)
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,6 +13,7 @@ inspection and graphs only; :class:`delegation.Verifier` is the way to trust a c
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -21,12 +22,12 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import jwt
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StrictInt,
     StrictStr,
+    StringConstraints,
     ValidationError,
 )
 
@@ -77,27 +78,10 @@ def check_agent_id(
     return value
 
 
-def _agent_id(value: str) -> str:
-    if not _AGENT_ID.fullmatch(value):
-        raise ValueError("must be an ASCII URI (scheme:rest, printable, no spaces)")
-    return value
-
-
-def _b64_id(value: str) -> str:
-    if not _B64_ID.fullmatch(value):
-        raise ValueError("must be 16 to 86 base64url characters")
-    return value
-
-
-def _printable(value: str) -> str:
-    if not _PRINTABLE.fullmatch(value):
-        raise ValueError("must be 1 to 256 characters without control characters")
-    return value
-
-
-AgentId = Annotated[StrictStr, AfterValidator(_agent_id)]
-B64Id = Annotated[StrictStr, AfterValidator(_b64_id)]
-Label = Annotated[StrictStr, AfterValidator(_printable)]
+# Patterns are checked by pydantic-core's Rust regex engine: no Python call per claim.
+AgentId = Annotated[StrictStr, StringConstraints(pattern=f"^{_AGENT_ID.pattern}$")]
+B64Id = Annotated[StrictStr, StringConstraints(pattern=f"^{_B64_ID.pattern}$")]
+Label = Annotated[StrictStr, StringConstraints(pattern=f"^{_PRINTABLE.pattern}$")]
 NumericDate = Annotated[StrictInt, Field(ge=0, le=2**53)]
 
 
@@ -232,7 +216,7 @@ def parse_jws(
     if not raw.isascii():
         raise MalformedError(f"{what} has non-ASCII characters")
     h64, p64, s64 = split_compact(raw, what=what)
-    header = json_object(b64url_decode(h64, what=f"{what} header"), what=f"{what} header")
+    header = _header(h64, what)
     payload = json_object(b64url_decode(p64, what=f"{what} payload"), what=f"{what} payload")
     signature = b64url_decode(s64, what=f"{what} signature")
     try:
@@ -249,6 +233,22 @@ def parse_jws(
         signature=signature,
         token_id=token_id_of(signing_input),
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_cached(h64: str) -> dict[str, Any]:
+    return json_object(b64url_decode(h64, what="header"), what="header")
+
+
+def _header(h64: str, what: str) -> dict[str, Any]:
+    # A deployment has few distinct headers (one per signing key): parse each once.
+    # The cached dict is shared, so nothing may mutate it.
+    if len(h64) > 512:
+        raise OversizedError(f"{what} header is over 512 bytes")
+    try:
+        return _header_cached(h64)
+    except MalformedError as exc:
+        raise MalformedError(f"{what} {exc.message}") from None
 
 
 _JWS = jwt.PyJWS()

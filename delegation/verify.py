@@ -217,11 +217,12 @@ class Verifier:
     ) -> VerifiedChain:
         if not isinstance(request, Request):
             raise InvalidRequest("request must be a delegation.Request")
-        facts["request"] = {
-            "tool": request.tool,
-            "resource": request.resource,
-            "args": args_digest(request.args),
-        }
+        if self.audit is not None:
+            facts["request"] = {
+                "tool": request.tool,
+                "resource": request.resource,
+                "args": args_digest(request.args),
+            }
         tokens, keys = self._chain_checks(chain, facts)
         now = self.clock.now()
         leaf: DelegationClaims = tokens[-1].claims
@@ -295,7 +296,8 @@ class Verifier:
                 raise MalformedError(f"token {i}: cnf.jwk: {exc.message}", hop=i,
                                      claim="cnf") from None
             tokens.append(t)
-        facts["chain"] = [_token_facts(t) for t in tokens]
+        if self.audit is not None:
+            facts["chain"] = [_token_facts(t) for t in tokens]
         return tokens, keys
 
     def _check_header(self, header: Mapping[str, Any], typ: str, *, hop: int | None) -> None:
