@@ -27,7 +27,6 @@ __all__ = [
 ]
 
 
-
 def b64url_encode(data: bytes) -> str:
     """Unpadded base64url text of ``data``."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

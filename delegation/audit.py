@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from .clock import Clock, SystemClock
 from .errors import FileError, StoreUnavailable
@@ -55,8 +55,13 @@ class MemoryAudit:
     def append(self, event: str, fields: dict[str, Any]) -> None:
         with self._lock:
             self.records.append(
-                {"v": SCHEMA_VERSION, "seq": len(self.records), "ts": self._clock.now(),
-                 "event": event, **fields}
+                {
+                    "v": SCHEMA_VERSION,
+                    "seq": len(self.records),
+                    "ts": self._clock.now(),
+                    "event": event,
+                    **fields,
+                }
             )
 
 
@@ -64,7 +69,7 @@ def _line_hash(line: bytes) -> str:
     return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
 
 
-def _last_line(fh: Any) -> bytes | None:
+def _last_line(fh: BinaryIO) -> bytes | None:
     fh.seek(0, os.SEEK_END)
     end = fh.tell()
     if end == 0:
@@ -113,8 +118,14 @@ class JsonlAudit:
                                 "run 'delegation audit verify' before appending"
                             ) from None
                         prev = _line_hash(last)
-                    record = {"v": SCHEMA_VERSION, "seq": seq, "ts": self._clock.now(),
-                              "event": event, **fields, "prev": prev}
+                    record = {
+                        "v": SCHEMA_VERSION,
+                        "seq": seq,
+                        "ts": self._clock.now(),
+                        "event": event,
+                        **fields,
+                        "prev": prev,
+                    }
                     line = json.dumps(record, separators=(",", ":"), sort_keys=False) + "\n"
                     fh.seek(0, os.SEEK_END)
                     fh.write(line.encode("utf-8"))
@@ -162,6 +173,27 @@ def read_log(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
         raise FileError(f"cannot read audit log {path}: {exc.strerror}") from None
 
 
+def _record_problem(line: bytes, prev: str, seq: int) -> str | None:
+    if not line.endswith(b"\n"):
+        return "the last record is truncated (no end of line)"
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return "not a JSON record"
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    if record.get("prev") != prev:
+        return (
+            "hash chain broken: 'prev' does not match the record before "
+            "(edited, deleted, inserted or reordered)"
+        )
+    if record.get("seq") != seq:
+        return f"sequence broken: expected seq {seq}, found {record.get('seq')!r}"
+    if record.get("v") != SCHEMA_VERSION:
+        return f"unknown schema version {record.get('v')!r}"
+    return None
+
+
 def verify_log(path: str | os.PathLike[str], *, expect_head: str | None = None) -> AuditReport:
     """Check every link of the hash chain; report the first bad record (1-based line).
 
@@ -177,24 +209,9 @@ def verify_log(path: str | os.PathLike[str], *, expect_head: str | None = None) 
         raise FileError(f"cannot read audit log {path}: {exc.strerror}") from None
     with fh:
         for number, line in enumerate(fh, 1):
-            def bad(reason: str, number: int = number) -> AuditReport:
-                return AuditReport(False, count, prev, number, reason)
-
-            if not line.endswith(b"\n"):
-                return bad("the last record is truncated (no end of line)")
-            try:
-                record = json.loads(line)
-            except ValueError:
-                return bad("not a JSON record")
-            if not isinstance(record, dict):
-                return bad("not a JSON object")
-            if record.get("prev") != prev:
-                return bad("hash chain broken: 'prev' does not match the record before "
-                           "(edited, deleted, inserted or reordered)")
-            if record.get("seq") != seq:
-                return bad(f"sequence broken: expected seq {seq}, found {record.get('seq')!r}")
-            if record.get("v") != SCHEMA_VERSION:
-                return bad(f"unknown schema version {record.get('v')!r}")
+            problem = _record_problem(line, prev, seq)
+            if problem is not None:
+                return AuditReport(False, count, prev, number, problem)
             prev, seq, count = _line_hash(line), seq + 1, count + 1
     if expect_head is not None and expect_head != prev:
         return AuditReport(False, count, prev, count, "the last record is not the expected head")

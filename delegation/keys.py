@@ -43,6 +43,7 @@ def thumbprint(jwk: dict[str, Any]) -> str:
     'kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k'
     """
     kty = jwk.get("kty")
+    members: tuple[str, ...]
     if kty == "OKP":
         members = ("crv", "kty", "x")
     elif kty == "EC":

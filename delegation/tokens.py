@@ -52,7 +52,7 @@ __all__ = [
     "parse_unverified",
 ]
 
-TOKEN_TYP = "deleg+jwt"
+TOKEN_TYP = "deleg+jwt"  # noqa: S105 - a media type, not a secret
 PROOF_TYP = "deleg-proof+jwt"
 RECEIPT_TYP = "deleg-receipt+jwt"
 
@@ -280,8 +280,10 @@ class Chain:
         if len(toks) > _MAX_CHAIN_TOKENS:
             raise OversizedError(f"chain has {len(toks)} tokens, over {_MAX_CHAIN_TOKENS}")
         for i, t in enumerate(toks):
-            if not isinstance(t, str) or not t:
-                raise MalformedError(f"chain element {i} is not a token string", hop=i)
+            if not isinstance(t, str) or t.count(".") != 2 or not t.isascii() or " " in t:
+                raise MalformedError(
+                    f"chain element {i} is not a compact JWS (header.payload.signature)", hop=i
+                )
         object.__setattr__(self, "_tokens", toks)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -347,10 +349,10 @@ def parse_unverified(chain: Chain | str) -> list[UnverifiedToken]:
     Warning: nothing returned here may be used for an authorization decision; use
     :meth:`delegation.Verifier.verify`.
 
-    >>> parse_unverified("not a chain")
+    >>> parse_unverified("not a chain")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    delegation.errors.MalformedError: token 0 is not a compact JWS (header.payload.signature)
+    delegation.errors.MalformedError: chain element 0 is not a compact JWS ...
     """
     if isinstance(chain, str):
         chain = Chain.parse(chain)

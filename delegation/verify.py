@@ -159,11 +159,15 @@ class Verifier:
         if not isinstance(registry, Registry):
             raise ConfigurationError("Verifier needs a Registry")
         if policy is None or not callable(getattr(policy, "decide", None)):
-            raise ConfigurationError("Verifier needs a policy (ChainGrantsOnly() to rely on the chain)")
+            raise ConfigurationError(
+                "Verifier needs a policy (ChainGrantsOnly() to rely on the chain)"
+            )
         check_agent_id(audience, what="audience", error=ConfigurationError)
         algs = frozenset(algorithms)
         if not algs or not algs <= _SUPPORTED_ALGS:
-            raise ConfigurationError(f"algorithms must be a non-empty subset of {sorted(_SUPPORTED_ALGS)}")
+            raise ConfigurationError(
+                f"algorithms must be a non-empty subset of {sorted(_SUPPORTED_ALGS)}"
+            )
         memory = MemoryStore() if revocations is None or replay is None else None
         self.registry = registry
         self.audience = audience
@@ -278,23 +282,28 @@ class Verifier:
         keys: list[PublicKey] = []
         for i, raw in enumerate(chain.tokens):
             try:
-                t = parse_jws(raw, DelegationClaims, what=f"token {i}",
-                              max_bytes=self.limits.max_token_bytes)
+                t = parse_jws(
+                    raw, DelegationClaims, what=f"token {i}", max_bytes=self.limits.max_token_bytes
+                )
             except DelegationError as exc:
                 raise _with_hop(exc, i) from None
             claims: DelegationClaims = t.claims
             if len(claims.caps) > self.limits.max_caps_per_token:
                 raise OversizedError(
                     f"token {i} has {len(claims.caps)} capabilities, "
-                    f"over {self.limits.max_caps_per_token}", hop=i)
+                    f"over {self.limits.max_caps_per_token}",
+                    hop=i,
+                )
             if claims.aud != claims.sub:
-                raise MalformedError(f"token {i}: aud must name the hop's receiver (sub)",
-                                     hop=i, claim="aud")
+                raise MalformedError(
+                    f"token {i}: aud must name the hop's receiver (sub)", hop=i, claim="aud"
+                )
             try:
                 keys.append(PublicKey.from_jwk(claims.cnf.jwk))
             except DelegationError as exc:
-                raise MalformedError(f"token {i}: cnf.jwk: {exc.message}", hop=i,
-                                     claim="cnf") from None
+                raise MalformedError(
+                    f"token {i}: cnf.jwk: {exc.message}", hop=i, claim="cnf"
+                ) from None
             tokens.append(t)
         if self.audit is not None:
             facts["chain"] = [_token_facts(t) for t in tokens]
@@ -304,42 +313,57 @@ class Verifier:
         what = "proof" if hop is None else f"token {hop}"
         alg = header.get("alg")
         if alg not in self.algorithms:
-            raise AlgNotAllowed(f"{what}: alg {alg!r} is not allowed "
-                                f"(allowed: {', '.join(sorted(self.algorithms))})", hop=hop)
+            raise AlgNotAllowed(
+                f"{what}: alg {alg!r} is not allowed "
+                f"(allowed: {', '.join(sorted(self.algorithms))})",
+                hop=hop,
+            )
         if "crit" in header:
             raise BadHeader(f"{what}: 'crit' header is not supported", hop=hop, claim="crit")
         extra = header.keys() - _ALLOWED_HEADER
         if extra:
-            raise BadHeader(f"{what}: header member(s) {sorted(extra)} not allowed "
-                            "(keys are never taken from a token)", hop=hop)
+            raise BadHeader(
+                f"{what}: header member(s) {sorted(extra)} not allowed "
+                "(keys are never taken from a token)",
+                hop=hop,
+            )
         if header.get("typ") != typ:
             raise WrongTokenType(f"{what}: typ {header.get('typ')!r}, expected {typ!r}", hop=hop)
         if not isinstance(header.get("kid"), str):
             raise BadHeader(f"{what}: header needs a 'kid' string", hop=hop, claim="kid")
 
-    def _check_signature(self, t: UnverifiedToken, key: PublicKey, *, hop: int | None,
-                         whose: str) -> None:
+    def _check_signature(
+        self, t: UnverifiedToken, key: PublicKey, *, hop: int | None, whose: str
+    ) -> None:
         what = "proof" if hop is None else f"token {hop}"
         if t.header["kid"] != key.kid:
-            raise BadSignature(f"{what} is signed by key {t.header['kid']}, not {whose} "
-                               f"({key.kid})", hop=hop)
+            raise BadSignature(
+                f"{what} is signed by key {t.header['kid']}, not {whose} ({key.kid})", hop=hop
+            )
         if t.header["alg"] != key.alg:
-            raise AlgNotAllowed(f"{what}: alg {t.header['alg']} does not match the "
-                                f"{key.alg} key it must be verified with", hop=hop)
+            raise AlgNotAllowed(
+                f"{what}: alg {t.header['alg']} does not match the "
+                f"{key.alg} key it must be verified with",
+                hop=hop,
+            )
         if not key.verify(t.signature, t.signing_input):
             raise BadSignature(f"{what}: signature does not verify under {whose}", hop=hop)
 
     def _check_root(self, t: UnverifiedToken) -> None:
         claims: DelegationClaims = t.claims
         if claims.prf is not None:
-            raise BrokenLink("token 0 names a parent: the chain does not start at a root grant",
-                             hop=0, claim="prf")
+            raise BrokenLink(
+                "token 0 names a parent: the chain does not start at a root grant",
+                hop=0,
+                claim="prf",
+            )
         if not self.registry.is_root(claims.iss):
             raise UntrustedRoot(f"{claims.iss} is not a trusted root", hop=0, claim="iss")
         key = self.registry.root_key(claims.iss, t.header["kid"])
         if key is None:
-            raise UntrustedRoot(f"key {t.header['kid']} is not registered for root {claims.iss}",
-                                hop=0)
+            raise UntrustedRoot(
+                f"key {t.header['kid']} is not registered for root {claims.iss}", hop=0
+            )
         self._check_signature(t, key, hop=0, whose=f"root {claims.iss}'s key")
 
     def _check_links(self, tokens: list[UnverifiedToken], keys: list[PublicKey]) -> None:
@@ -349,11 +373,15 @@ class Verifier:
             pc: DelegationClaims = parent.claims
             cc: DelegationClaims = child.claims
             if cc.prf != parent.token_id:
-                raise BrokenLink(f"token {i} does not name token {i - 1} as its parent (prf)",
-                                 hop=i, claim="prf")
+                raise BrokenLink(
+                    f"token {i} does not name token {i - 1} as its parent (prf)", hop=i, claim="prf"
+                )
             if cc.iss != pc.sub:
-                raise BrokenLink(f"token {i} is issued by {cc.iss}, but token {i - 1} was "
-                                 f"delegated to {pc.sub}", hop=i, claim="iss")
+                raise BrokenLink(
+                    f"token {i} is issued by {cc.iss}, but token {i - 1} was delegated to {pc.sub}",
+                    hop=i,
+                    claim="iss",
+                )
             if cc.jti in seen_jti:
                 raise BrokenLink(f"token {i} repeats a jti of the chain", hop=i, claim="jti")
             seen_jti.add(cc.jti)
@@ -362,8 +390,12 @@ class Verifier:
             for i, t in enumerate(tokens):
                 sub = t.claims.sub
                 if not self.registry.agent_has_key(sub, keys[i].kid):
-                    raise KeyNotRegistered(f"token {i} binds key {keys[i].kid}, which is not a "
-                                           f"registered key of {sub}", hop=i, claim="cnf")
+                    raise KeyNotRegistered(
+                        f"token {i} binds key {keys[i].kid}, which is not a "
+                        f"registered key of {sub}",
+                        hop=i,
+                        claim="cnf",
+                    )
 
     def _check_times(self, tokens: list[UnverifiedToken], now: float) -> None:
         skew, max_life = self.limits.clock_skew, self.limits.max_token_lifetime
@@ -373,8 +405,11 @@ class Verifier:
             if c.exp <= c.iat:
                 raise LifetimeExceeded(f"token {i}: exp is not after iat", hop=i, claim="exp")
             if c.exp - c.iat > max_life:
-                raise LifetimeExceeded(f"token {i}: lifetime {c.exp - c.iat}s is over the "
-                                       f"{max_life}s maximum", hop=i, claim="exp")
+                raise LifetimeExceeded(
+                    f"token {i}: lifetime {c.exp - c.iat}s is over the {max_life}s maximum",
+                    hop=i,
+                    claim="exp",
+                )
             if c.iat > now + skew:
                 raise NotYetValid(f"token {i} was issued in the future (iat)", hop=i, claim="iat")
             if c.nbf is not None and c.nbf > now + skew:
@@ -394,22 +429,31 @@ class Verifier:
                 p: DelegationClaims = tokens[i - 1].claims
                 for cap in c.caps:
                     if not any(covers(pc, cap) for pc in p.caps):
-                        raise ScopeEscalation(f"token {i} grants {cap}, which token {i - 1} does "
-                                              "not cover", hop=i, claim="caps")
+                        raise ScopeEscalation(
+                            f"token {i} grants {cap}, which token {i - 1} does not cover",
+                            hop=i,
+                            claim="caps",
+                        )
                 if c.dpth > p.dpth - 1:
-                    raise DepthExceeded(f"token {i} has dpth {c.dpth}; its parent allows at most "
-                                        f"{p.dpth - 1}", hop=i, claim="dpth")
+                    raise DepthExceeded(
+                        f"token {i} has dpth {c.dpth}; its parent allows at most {p.dpth - 1}",
+                        hop=i,
+                        claim="dpth",
+                    )
                 if c.task != p.task:
                     raise TaskMismatch(f"token {i} changes the task", hop=i, claim="task")
                 if c.obo != p.obo:
-                    raise PrincipalMismatch(f"token {i} changes the principal (obo)", hop=i,
-                                            claim="obo")
+                    raise PrincipalMismatch(
+                        f"token {i} changes the principal (obo)", hop=i, claim="obo"
+                    )
             if c.act.path() != issuers:
-                raise ActMismatch(f"token {i}: act does not mirror the chain's issuers", hop=i,
-                                  claim="act")
+                raise ActMismatch(
+                    f"token {i}: act does not mirror the chain's issuers", hop=i, claim="act"
+                )
 
-    def _check_revocation(self, tokens: list[UnverifiedToken], keys: list[PublicKey],
-                          now: float) -> None:
+    def _check_revocation(
+        self, tokens: list[UnverifiedToken], keys: list[PublicKey], now: float
+    ) -> None:
         items: list[tuple[RevocationKind, str]] = []
         for t in tokens:
             items += [("token", t.token_id), ("jti", t.claims.jti)]
@@ -419,12 +463,20 @@ class Verifier:
         hit = self.revocations.first_revoked(items, now)
         if hit is not None:
             kind, value = hit
-            hop = next((i for i, t in enumerate(tokens)
-                        if value in (t.token_id, t.claims.jti)), None)
+            hop = next(
+                (i for i, t in enumerate(tokens) if value in (t.token_id, t.claims.jti)), None
+            )
             raise Revoked(f"{kind} {value} is revoked", hop=hop)
 
-    def _check_proof(self, proof: str, leaf: UnverifiedToken, leaf_key: PublicKey,
-                     request: Request, now: float, facts: dict[str, Any]) -> None:
+    def _check_proof(
+        self,
+        proof: str,
+        leaf: UnverifiedToken,
+        leaf_key: PublicKey,
+        request: Request,
+        now: float,
+        facts: dict[str, Any],
+    ) -> None:
         p = parse_jws(proof, ProofClaims, what="proof", max_bytes=self.limits.max_token_bytes)
         c: ProofClaims = p.claims
         facts["proof"] = {"jti": c.jti, "iss": c.iss, "aud": c.aud}
@@ -432,15 +484,18 @@ class Verifier:
         self._check_signature(p, leaf_key, hop=None, whose="the key bound to the holder")
         lc: DelegationClaims = leaf.claims
         if c.iss != lc.sub:
-            raise HolderMismatch(f"proof is from {c.iss}, but the chain is held by {lc.sub}",
-                                 claim="iss")
+            raise HolderMismatch(
+                f"proof is from {c.iss}, but the chain is held by {lc.sub}", claim="iss"
+            )
         if c.aud != self.audience:
-            raise AudienceMismatch(f"proof is for {c.aud}, not for this verifier "
-                                   f"({self.audience})", claim="aud")
+            raise AudienceMismatch(
+                f"proof is for {c.aud}, not for this verifier ({self.audience})", claim="aud"
+            )
         skew = self.limits.clock_skew
         if c.exp <= c.iat or c.exp - c.iat > self.limits.max_proof_lifetime:
-            raise LifetimeExceeded(f"proof lifetime must be 1..{self.limits.max_proof_lifetime}s",
-                                   claim="exp")
+            raise LifetimeExceeded(
+                f"proof lifetime must be 1..{self.limits.max_proof_lifetime}s", claim="exp"
+            )
         if c.iat > now + skew:
             raise NotYetValid("proof was issued in the future (iat)", claim="iat")
         if now >= c.exp + skew:
@@ -452,16 +507,23 @@ class Verifier:
         if c.req.args != args_digest(request.args):
             raise ProofMismatch("proof is for other arguments (req.args)", claim="req")
         if not any(allows(cap, request) for cap in lc.caps):
-            raise ActionNotGranted(f"the chain does not allow {request.tool} on "
-                                   f"{request.resource} with these arguments")
+            raise ActionNotGranted(
+                f"the chain does not allow {request.tool} on "
+                f"{request.resource} with these arguments"
+            )
         # Consumed last, so that only an otherwise valid proof uses up its jti.
         if not self.replay.first_use(c.jti, expires_at=c.exp + skew, now=now):
             raise ProofReplayed("proof was already used (jti seen before)", jti=c.jti)
 
     # --- results and audit --- #
 
-    def _build(self, chain: Chain | str, tokens: list[UnverifiedToken],
-               request: Request | None, decision: Decision | None) -> VerifiedChain:
+    def _build(
+        self,
+        chain: Chain | str,
+        tokens: list[UnverifiedToken],
+        request: Request | None,
+        decision: Decision | None,
+    ) -> VerifiedChain:
         leaf: DelegationClaims = tokens[-1].claims
         root: DelegationClaims = tokens[0].claims
         return VerifiedChain(
@@ -496,7 +558,9 @@ class Verifier:
         except StoreUnavailable as exc:
             if error is None:
                 raise
-            raise StoreUnavailable(f"{exc.message} (while recording a {error.code} denial)") from error
+            raise StoreUnavailable(
+                f"{exc.message} (while recording a {error.code} denial)"
+            ) from error
 
 
 def _token_facts(t: UnverifiedToken) -> dict[str, Any]:

@@ -26,7 +26,9 @@ T0 = 1_800_000_000  # a fixed "now" for every test (2027-01-15)
 ORG = "spiffe://acme.example"
 TOOL_AUD = f"{ORG}/tool/crm"
 CAP = Capability(tool="crm.read", resource="customers/**", constraints={"max_rows": {"max": 100}})
-NARROW = Capability(tool="crm.read", resource="customers/eu/**", constraints={"max_rows": {"max": 50}})
+NARROW = Capability(
+    tool="crm.read", resource="customers/eu/**", constraints={"max_rows": {"max": 50}}
+)
 REQ = Request(tool="crm.read", resource="customers/eu/42", args={"max_rows": 10})
 
 
@@ -58,26 +60,44 @@ class World:
     def delegator(self, key: AgentKey) -> Delegator:
         return Delegator(key, clock=self.clock)
 
-    def chain(self, hops: int = 3, *, ttl: int = 600, task: str = "T-42",
-              obo: str | None = "user:alice") -> Chain:
+    def chain(
+        self, hops: int = 3, *, ttl: int = 600, task: str = "T-42", obo: str | None = "user:alice"
+    ) -> Chain:
         """A valid chain: orch -> a0 -> a1 -> ... (``hops`` tokens); holder agents[hops-1]."""
         chain = self.delegator(self.orch).mint(
-            to=self.agents[0].agent, to_key=self.agents[0].public_jwk(), caps=[CAP],
-            ttl=ttl, depth=hops + 2, task=task, obo=obo)
+            to=self.agents[0].agent,
+            to_key=self.agents[0].public_jwk(),
+            caps=[CAP],
+            ttl=ttl,
+            depth=hops + 2,
+            task=task,
+            obo=obo,
+        )
         for i in range(1, hops):
             chain = self.delegator(self.agents[i - 1]).delegate(
-                chain, to=self.agents[i].agent, to_key=self.agents[i].public_jwk(),
-                caps=[NARROW], ttl=ttl - i)
+                chain,
+                to=self.agents[i].agent,
+                to_key=self.agents[i].public_jwk(),
+                caps=[NARROW],
+                ttl=ttl - i,
+            )
         return chain
 
     def holder(self, chain: Chain) -> AgentKey:
         return self.agents[len(chain) - 1]
 
-    def prove(self, chain: Chain, *, request: Request = REQ, aud: str = TOOL_AUD,
-              key: AgentKey | None = None, **kw: Any) -> str:
+    def prove(
+        self,
+        chain: Chain,
+        *,
+        request: Request = REQ,
+        aud: str = TOOL_AUD,
+        key: AgentKey | None = None,
+        **kw: Any,
+    ) -> str:
         return self.delegator(key or self.holder(chain)).prove(
-            chain, aud=aud, tool=request.tool, resource=request.resource,
-            args=request.args, **kw)
+            chain, aud=aud, tool=request.tool, resource=request.resource, args=request.args, **kw
+        )
 
     def verifier(self, **kw: Any) -> Verifier:
         kw.setdefault("registry", self.registry)

@@ -17,9 +17,9 @@ from .memory import MemoryStore
 from .sqlite import SQLiteStore
 
 __all__ = [
-    "RevocationKind",
     "MemoryStore",
     "ReplayCache",
+    "RevocationKind",
     "RevocationStore",
     "SQLiteStore",
     "open_store",

@@ -1,0 +1,408 @@
+"""``delegation demo``: the whole story in one process, offline, on embedded defaults.
+
+An orchestrator grants a planner read access to customer records for one task on behalf
+of a user; the planner hands a narrower slice to a researcher, who calls the CRM tool
+with a proof of possession. Then four things that must fail, fail, each with its code:
+widening the grant, replaying a proof, presenting a stolen chain without its key, and
+using the chain after the task is closed. Every decision lands in a hash-chained audit
+log, which is checked at the end.
+
+Only the public API is used; the two forgeries are signed by hand with ``AgentKey.sign``
+because :class:`~delegation.Delegator` refuses to make them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import rfc8785
+
+from delegation import (
+    AgentKey,
+    AuditReport,
+    Capability,
+    Chain,
+    ChainGrantsOnly,
+    DelegationError,
+    Delegator,
+    JsonlAudit,
+    Registry,
+    Request,
+    SQLiteStore,
+    Verifier,
+    parse_unverified,
+    verify_log,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["DemoReport", "Step", "play_demo", "run_demo"]
+
+ORG = "spiffe://acme.example"
+ORCHESTRATOR = f"{ORG}/orchestrator"
+PLANNER = f"{ORG}/agent/planner"
+RESEARCHER = f"{ORG}/agent/researcher"
+TOOL = f"{ORG}/tool/crm"
+ATTACKER = "spiffe://evil.example/agent/mallory"
+TASK = "T-42"
+OBO = "user:alice"
+ALLOW = "allow"
+
+GRANT = Capability(tool="crm.read", resource="customers/**", constraints={"max_rows": {"max": 100}})
+SLICE = Capability(
+    tool="crm.read", resource="customers/eu/**", constraints={"max_rows": {"max": 50}}
+)
+EU_READ = Request(tool="crm.read", resource="customers/eu/42", args={"max_rows": 10})
+US_READ = Request(tool="crm.read", resource="customers/us/7", args={"max_rows": 100})
+
+_STATE_FILES = ("audit.jsonl", "store.sqlite", "store.sqlite-wal", "store.sqlite-shm")
+
+
+@dataclass
+class Step:
+    """One step of the story: what was tried, what should happen, what did."""
+
+    n: int
+    title: str
+    expected: str  # "allow" (or "ok") or the error code that must come back
+    outcome: str
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == self.expected
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "title": self.title,
+            "expected": self.expected,
+            "outcome": self.outcome,
+            "ok": self.ok,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class DemoReport:
+    """Everything the demo did, for the story (text) or the JSON summary."""
+
+    out: Path
+    steps: list[Step] = field(default_factory=list)
+    audit: AuditReport | None = None
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.steps) and self.audit is not None and self.audit.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "steps": [s.to_dict() for s in self.steps],
+            "out": str(self.out),
+            "audit": self.audit.to_dict() if self.audit else None,
+            "files": self.files,
+        }
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _forge(key: AgentKey, typ: str, claims: dict[str, Any]) -> str:
+    """Sign a compact JWS by hand (what an attacker with a key can always do)."""
+    header = {"alg": key.alg, "typ": typ, "kid": key.kid}
+    signing_input = ".".join(
+        _b64(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)
+    )
+    return f"{signing_input}.{_b64(key.sign(signing_input.encode('ascii')))}"
+
+
+def _attempt(call: Callable[[], object]) -> tuple[str, str]:
+    """Run ``call``; ("allow", "") when it returns, (code, message) when it raises."""
+    try:
+        call()
+    except DelegationError as exc:
+        return exc.code, exc.message
+    return ALLOW, ""
+
+
+def _fresh_dir(out_dir: Path | None) -> Path:
+    if out_dir is None:
+        return Path(tempfile.mkdtemp(prefix="delegation-demo-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in _STATE_FILES:  # a re-run starts from a clean log and store
+        (out_dir / name).unlink(missing_ok=True)
+    return out_dir
+
+
+def play_demo(out_dir: Path | None) -> DemoReport:
+    """Play the story, writing keys, registry, chains, store and audit log into ``out_dir``.
+
+    ``out_dir`` defaults to a fresh temporary directory. Returns the report; nothing is
+    printed. Raises ``DelegationError`` only if the environment fails (e.g. a file error).
+    """
+    out = _fresh_dir(out_dir)
+    report = DemoReport(out=out)
+
+    def step(title: str, expected: str, outcome: str, detail: str = "") -> None:
+        report.steps.append(Step(len(report.steps) + 1, title, expected, outcome, detail))
+
+    def write(name: str, text: str) -> None:
+        (out / name).write_text(text + "\n", encoding="utf-8")
+        report.files.append(name)
+
+    # 1. keys
+    keys = {
+        name: AgentKey.generate(agent)
+        for name, agent in (
+            ("orchestrator", ORCHESTRATOR),
+            ("planner", PLANNER),
+            ("researcher", RESEARCHER),
+            ("tool", TOOL),
+            ("mallory", ATTACKER),
+        )
+    }
+    for name, key in keys.items():
+        key.save(out / f"{name}.key.json", public_path=out / f"{name}.pub.json")
+        report.files += [f"{name}.key.json", f"{name}.pub.json"]
+    orch, planner, researcher, mallory = (
+        keys["orchestrator"],
+        keys["planner"],
+        keys["researcher"],
+        keys["mallory"],
+    )
+    step(
+        "generate Ed25519 keys for the orchestrator, planner, researcher, CRM tool "
+        "(and mallory, who is not registered)",
+        "ok",
+        "ok",
+        ", ".join(f"{n} {k.kid[:8]}" for n, k in keys.items()),
+    )
+
+    # 2. registry
+    registry = Registry()
+    registry.add_root(orch.agent, orch.public)
+    registry.add_agent(planner.agent, planner.public, role="planner", baseline=[GRANT])
+    registry.add_agent(researcher.agent, researcher.public, role="researcher", baseline=[SLICE])
+    registry.add_agent(TOOL, keys["tool"].public, role="tool")
+    registry.save(out / "registry.json")
+    report.files.append("registry.json")
+    step(
+        "registry: the orchestrator is the trusted root; planner, researcher and tool are "
+        "registered with their keys and baselines",
+        "ok",
+        "ok",
+        "registry.json",
+    )
+
+    # 3. mint, 4. delegate
+    root = Delegator(orch).mint(
+        to=planner.agent,
+        to_key=planner.public,
+        caps=[GRANT],
+        ttl=600,
+        depth=2,
+        task=TASK,
+        obo=OBO,
+        purpose="quarterly churn review",
+    )
+    step(
+        f"orchestrator -> planner: {GRANT} for task {TASK} on behalf of {OBO}, depth 2, 10 min",
+        "ok",
+        "ok",
+    )
+    chain = Delegator(planner).delegate(
+        root, to=researcher.agent, to_key=researcher.public, caps=[SLICE], ttl=300
+    )
+    write("chain.txt", str(chain))
+    step(f"planner -> researcher: narrower slice {SLICE}, 5 min", "ok", "ok", "chain.txt")
+
+    store = SQLiteStore(out / "store.sqlite")
+    try:
+        verifier = Verifier(
+            registry=registry,
+            audience=TOOL,
+            policy=ChainGrantsOnly(),
+            revocations=store,
+            replay=store,
+            audit=JsonlAudit(out / "audit.jsonl"),
+        )
+        _play_calls(report, step, write, verifier, store, chain, researcher, mallory)
+    finally:
+        store.close()
+    report.files += ["store.sqlite", "audit.jsonl"]
+
+    # 10. audit
+    report.audit = verify_log(out / "audit.jsonl")
+    step(
+        "the audit log's hash chain is intact",
+        "ok",
+        "ok" if report.audit.ok else "audit_tampered",
+        f"{report.audit.records} decisions recorded",
+    )
+    return report
+
+
+def _play_calls(
+    report: DemoReport,
+    step: Callable[..., None],
+    write: Callable[[str, str], None],
+    verifier: Verifier,
+    store: SQLiteStore,
+    chain: Chain,
+    researcher: AgentKey,
+    mallory: AgentKey,
+) -> None:
+    # 5. the legitimate call
+    proof = Delegator(researcher).prove(
+        chain, aud=TOOL, tool=EU_READ.tool, resource=EU_READ.resource, args=EU_READ.args
+    )
+    write("proof.txt", proof)
+    outcome, msg = _attempt(lambda: verifier.verify(chain, proof, EU_READ))
+    step(
+        "researcher calls the CRM tool: crm.read customers/eu/42 max_rows=10, with a fresh "
+        "proof of possession; the tool verifies chain + proof",
+        ALLOW,
+        outcome,
+        msg or "path orchestrator -> planner -> researcher",
+    )
+
+    # 6a. widening through the library: refused at the hand-off
+    outcome, msg = _attempt(
+        lambda: Delegator(researcher).delegate(
+            chain, to=researcher.agent, to_key=researcher.public, caps=[GRANT], ttl=60
+        )
+    )
+    step(
+        "researcher asks the library to re-delegate itself all of customers/** (widening)",
+        "scope_escalation",
+        outcome,
+        msg,
+    )
+
+    # 6b. widening by hand: a forged hop, signed with the researcher's real key
+    parent = parse_unverified(chain)[-1]
+    pc = parent.claims.to_payload()
+    now = int(verifier.clock.now())
+    forged_claims = {
+        "iss": researcher.agent,
+        "sub": researcher.agent,
+        "aud": researcher.agent,
+        "iat": now,
+        "nbf": now,
+        "exp": min(pc["exp"], now + 60),
+        "jti": _b64(secrets.token_bytes(16)),
+        "cnf": {"jwk": researcher.public.jwk},
+        "prf": parent.token_id,
+        "task": pc["task"],
+        "obo": pc["obo"],
+        "caps": [GRANT.to_wire()],
+        "dpth": 0,
+        "act": {"sub": researcher.agent, "act": pc["act"]},
+    }
+    forged = Chain([*chain.tokens, _forge(researcher, "deleg+jwt", forged_claims)])
+    write("forged-chain.txt", str(forged))
+    forged_proof = Delegator(researcher).prove(
+        forged, aud=TOOL, tool=US_READ.tool, resource=US_READ.resource, args=US_READ.args
+    )
+    outcome, msg = _attempt(lambda: verifier.verify(forged, forged_proof, US_READ))
+    step(
+        "researcher signs the wider hop by hand and reads customers/us/7 with it",
+        "scope_escalation",
+        outcome,
+        msg,
+    )
+
+    # 7. replay
+    outcome, msg = _attempt(lambda: verifier.verify(chain, proof, EU_READ))
+    step(
+        "someone replays the researcher's first proof, byte for byte",
+        "proof_replayed",
+        outcome,
+        msg,
+    )
+
+    # 8. stolen chain, no key
+    stolen_claims = {
+        "iss": mallory.agent,
+        "aud": TOOL,
+        "iat": now,
+        "exp": now + 60,
+        "jti": _b64(secrets.token_bytes(16)),
+        "chn": parent.token_id,
+        "req": {
+            "tool": EU_READ.tool,
+            "resource": EU_READ.resource,
+            "args": _b64(hashlib.sha256(rfc8785.dumps(EU_READ.args)).digest()),
+        },
+    }
+    stolen_proof = _forge(mallory, "deleg-proof+jwt", stolen_claims)
+    outcome, msg = _attempt(lambda: verifier.verify(chain, stolen_proof, EU_READ))
+    step(
+        "mallory steals the chain and presents it with a proof signed by her own key",
+        "bad_signature",
+        outcome,
+        msg,
+    )
+
+    # 9. the task closes: every token of the chain is revoked at once
+    store.revoke("task", TASK)
+    late = Delegator(researcher).prove(
+        chain, aud=TOOL, tool=EU_READ.tool, resource=EU_READ.resource, args=EU_READ.args
+    )
+    outcome, msg = _attempt(lambda: verifier.verify(chain, late, EU_READ))
+    step(
+        f"the orchestrator closes task {TASK} (revokes it); the researcher calls again",
+        "revoked",
+        outcome,
+        msg,
+    )
+
+
+def render(report: DemoReport, console: Console) -> None:
+    """Tell the story: numbered steps, a tick when a step behaved as it must."""
+    from rich.markup import escape
+
+    console.print(f"[bold]delegation demo[/]  (files in {escape(str(report.out))})\n")
+    for s in report.steps:
+        mark = "[green]✓[/]" if s.ok else "[bold red]✗ UNEXPECTED[/]"
+        if s.expected in ("ok", ALLOW):
+            verdict = (
+                "[green]allowed[/]"
+                if s.outcome == ALLOW
+                else ("[green]done[/]" if s.outcome == "ok" else f"[red]{escape(s.outcome)}[/]")
+            )
+        else:
+            verdict = f"[red]✗ refused[/] [bold]{escape(s.outcome)}[/]" + (
+                "" if s.ok else f" (expected {escape(s.expected)})"
+            )
+        console.print(f"{mark} [bold]{s.n:>2}.[/] {escape(s.title)}")
+        console.print(f"      -> {verdict}" + (f": {escape(s.detail)}" if s.detail else ""))
+    console.print()
+    if report.ok:
+        console.print("[bold green]every step behaved as it must.[/]")
+    else:
+        console.print("[bold red]some steps did not behave as they must.[/]")
+    out = escape(str(report.out))
+    console.print(
+        f"\nnext: delegation inspect --chain {out}/chain.txt\n"
+        f"      delegation audit verify {out}/audit.jsonl"
+    )
+
+
+def run_demo(out_dir: Path | None, console: Console) -> int:
+    """Play the demo and tell it on ``console``; 0 when every step behaved, else 1."""
+    report = play_demo(out_dir)
+    render(report, console)
+    return 0 if report.ok else 1

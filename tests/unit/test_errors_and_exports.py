@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import delegation
+from delegation import DelegationError, error_codes
+from delegation.errors import TokenRejected
+
+PINNED_CODES = [
+    "act_mismatch",
+    "action_not_granted",
+    "alg_not_allowed",
+    "audience_mismatch",
+    "bad_header",
+    "bad_signature",
+    "broken_link",
+    "configuration_error",
+    "delegation_error",
+    "depth_exceeded",
+    "expired",
+    "file_error",
+    "holder_mismatch",
+    "internal_error",
+    "invalid_capability",
+    "invalid_input",
+    "invalid_key",
+    "invalid_registry",
+    "invalid_request",
+    "key_not_registered",
+    "lifetime_exceeded",
+    "malformed",
+    "not_yet_valid",
+    "oversized",
+    "policy_denied",
+    "principal_mismatch",
+    "proof_mismatch",
+    "proof_replayed",
+    "revoked",
+    "scope_escalation",
+    "store_unavailable",
+    "task_mismatch",
+    "token_rejected",
+    "untrusted_root",
+    "wrong_token_type",
+]
+
+
+def test_error_codes_are_pinned() -> None:
+    """Renaming or dropping a code is an API break: the list is pinned here."""
+    assert list(error_codes()) == PINNED_CODES
+
+
+def test_every_code_is_unique_snake_case() -> None:
+    """Each class has its own snake_case code."""
+    classes = list(error_codes().values())
+    assert len({c.code for c in classes}) == len(classes)
+    assert all(c.code.replace("_", "").isalpha() and c.code.islower() for c in classes)
+
+
+def test_error_carries_context_and_json() -> None:
+    """Errors keep hop/claim context and render as the CLI's JSON object."""
+    err = delegation.Expired("token 2 expired", hop=2, claim="exp")
+    assert isinstance(err, TokenRejected)
+    assert err.to_dict() == {
+        "ok": False,
+        "code": "expired",
+        "message": "token 2 expired",
+        "hop": 2,
+        "claim": "exp",
+    }
+
+
+def test_all_is_sorted_and_complete() -> None:
+    """__all__ lists exactly the public names of the package, sorted (as httpx does)."""
+    public = sorted(
+        (
+            n
+            for n in vars(delegation)
+            if not n.startswith("_") and not isinstance(getattr(delegation, n), type(delegation))
+        ),
+        key=str.casefold,
+    )
+    assert delegation.__all__ == sorted(delegation.__all__, key=str.casefold)
+    assert set(delegation.__all__) == set(public) - {"annotations"}
+
+
+def test_design_api_names_exist() -> None:
+    """The names DESIGN.md promises are importable from the package root."""
+    for name in [
+        "AgentKey",
+        "Registry",
+        "Capability",
+        "Delegator",
+        "Verifier",
+        "Request",
+        "Chain",
+        "VerifiedChain",
+        "DelegationError",
+        "ChainGrantsOnly",
+        "parse_unverified",
+    ]:
+        assert name in delegation.__all__
+    assert issubclass(delegation.DelegationError, Exception)
+    assert DelegationError.code == "delegation_error"
+
+
+def test_version_matches_metadata() -> None:
+    """__version__ comes from the installed metadata."""
+    from importlib.metadata import version
+
+    assert delegation.__version__ == version("delegation")
