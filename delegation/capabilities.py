@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from urllib.parse import unquote
 
 from pydantic import (
@@ -50,7 +49,7 @@ __all__ = [
     "pattern_matches",
 ]
 
-Number = StrictInt | StrictFloat
+Number = StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]
 
 _TOOL_SEGMENT = re.compile(r"[A-Za-z0-9_\-:]+")
 _MAX_PATTERN = 1024
@@ -106,6 +105,7 @@ def _segment_covers(p: str, c: str) -> bool:
     return p == c and c not in ("*", "**")
 
 
+@functools.lru_cache(maxsize=8192)
 def pattern_covers(parent: str, child: str, sep: str) -> bool:
     """True when every value ``child`` matches is matched by ``parent``.
 
@@ -178,21 +178,12 @@ class Constraint(BaseModel):
     equals: JsonValue = None
     prefix: StrictStr | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _not_null_equals(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("equals", 0) is None:
-            raise ValueError("'equals' may not be null")
-        return data
-
     @model_validator(mode="after")
     def _check(self) -> Self:
-        kinds = self.kinds()
-        if not kinds:
+        if self.equals is None and "equals" in self.model_fields_set:
+            raise ValueError("'equals' may not be null")
+        if not any(v is not None for v in self.__dict__.values()):
             raise ValueError("a constraint needs one of max, min, one_of, equals, prefix")
-        for bound in (self.max, self.min):
-            if bound is not None and not math.isfinite(bound):
-                raise ValueError("numeric bounds must be finite")
         return self
 
     def kinds(self) -> dict[str, Any]:

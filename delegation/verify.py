@@ -11,7 +11,7 @@ unexpected failure inside a check raises ``InternalError``: a check that errors 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._jose import args_digest
@@ -231,17 +231,17 @@ class Verifier:
         now = self.clock.now()
         leaf: DelegationClaims = tokens[-1].claims
         self._check_proof(proof, tokens[-1], keys[-1], request, now, facts)
-        verified = self._build(chain, tokens, request, None)
+        path = _path(tokens)
         context = PolicyContext(
-            holder=verified.holder,
+            holder=leaf.sub,
             request=request,
-            path=verified.path,
-            root=verified.root,
-            depth=verified.depth,
+            path=path,
+            root=path[0],
+            depth=len(tokens),
             task=leaf.task,
             obo=leaf.obo,
-            purpose=verified.purpose,
-            capabilities=verified.capabilities,
+            purpose=_purpose(tokens),
+            capabilities=tuple(leaf.caps),
             time=now,
             labels=self.registry.tool_labels(request.tool),
         )
@@ -249,7 +249,7 @@ class Verifier:
         facts["policy"] = {"effect": decision.effect, "rules": list(decision.rules)}
         if not decision.allowed:
             raise PolicyDenied(f"policy denied: {decision.reason or 'no rule allows it'}")
-        return replace(verified, decision=decision)
+        return self._build(chain, tokens, request, decision)
 
     def _chain_checks(
         self, chain: Chain | str, facts: dict[str, Any]
@@ -525,11 +525,11 @@ class Verifier:
         decision: Decision | None,
     ) -> VerifiedChain:
         leaf: DelegationClaims = tokens[-1].claims
-        root: DelegationClaims = tokens[0].claims
+        path = _path(tokens)
         return VerifiedChain(
             holder=leaf.sub,
-            path=(root.iss, *(t.claims.sub for t in tokens)),
-            root=root.iss,
+            path=path,
+            root=path[0],
             task=leaf.task,
             obo=leaf.obo,
             depth=len(tokens),
@@ -537,7 +537,7 @@ class Verifier:
             capabilities=tuple(leaf.caps),
             token_ids=tuple(t.token_id for t in tokens),
             expires_at=min(t.claims.exp for t in tokens),
-            purpose=next((t.claims.pur for t in reversed(tokens) if t.claims.pur), None),
+            purpose=_purpose(tokens),
             chain=chain if isinstance(chain, Chain) else Chain([t.raw for t in tokens]),
             request=request,
             decision=decision,
@@ -561,6 +561,15 @@ class Verifier:
             raise StoreUnavailable(
                 f"{exc.message} (while recording a {error.code} denial)"
             ) from error
+
+
+def _path(tokens: list[UnverifiedToken]) -> tuple[str, ...]:
+    return (tokens[0].claims.iss, *(t.claims.sub for t in tokens))
+
+
+def _purpose(tokens: list[UnverifiedToken]) -> str | None:
+    # The newest stated purpose is the one the holder acts under.
+    return next((t.claims.pur for t in reversed(tokens) if t.claims.pur), None)
 
 
 def _token_facts(t: UnverifiedToken) -> dict[str, Any]:
