@@ -97,6 +97,9 @@ def _check_alg_member(jwk: dict[str, Any], alg: Alg) -> None:
         raise InvalidKey(f"JWK says alg {jwk['alg']!r} but the key is an {alg} key")
     if "use" in jwk and jwk["use"] != "sig":
         raise InvalidKey(f"JWK use must be 'sig', not {jwk['use']!r}")
+    ops = jwk.get("key_ops", ["verify"])
+    if not isinstance(ops, list) or not {"verify", "sign"} & set(map(str, ops)):
+        raise InvalidKey(f"JWK key_ops {ops!r} do not allow signatures")
 
 
 @dataclass(frozen=True, eq=False)

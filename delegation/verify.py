@@ -312,7 +312,7 @@ class Verifier:
     def _check_header(self, header: Mapping[str, Any], typ: str, *, hop: int | None) -> None:
         what = "proof" if hop is None else f"token {hop}"
         alg = header.get("alg")
-        if alg not in self.algorithms:
+        if not isinstance(alg, str) or alg not in self.algorithms:
             raise AlgNotAllowed(
                 f"{what}: alg {alg!r} is not allowed "
                 f"(allowed: {', '.join(sorted(self.algorithms))})",
