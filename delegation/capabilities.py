@@ -30,7 +30,9 @@ from pydantic import (
     JsonValue,
     StrictFloat,
     StrictInt,
+    StrictBool,
     StrictStr,
+    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -50,15 +52,28 @@ __all__ = [
 ]
 
 Number = StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]
+# The default of every constraint kind: None, typed Any so the fields can stay non-Optional.
+_ABSENT: Any = None
+NonNullJson = StrictStr | StrictBool | Number | list[JsonValue] | dict[StrictStr, JsonValue]
+_TOOL_PATTERN = r"^(?:\*\*|(?:[A-Za-z0-9_:-]+|\*)(?:\.(?:[A-Za-z0-9_:-]+|\*))*(?:\.\*\*)?)$"
+_TOOL_NAME = r"^[A-Za-z0-9_:-]+(?:\.[A-Za-z0-9_:-]+)*$"
+ToolPattern = Annotated[StrictStr, StringConstraints(max_length=1024, pattern=_TOOL_PATTERN)]
+ToolName = Annotated[StrictStr, StringConstraints(max_length=1024, pattern=_TOOL_NAME)]
 
 _TOOL_SEGMENT = re.compile(r"[A-Za-z0-9_\-:]+")
 _MAX_PATTERN = 1024
 
 
-def _first_error(exc: ValidationError) -> str:
+def _first_error(exc: ValidationError, *, pattern: bool = True) -> str:
     err = exc.errors(include_url=False)[0]
     where = ".".join(str(p) for p in err["loc"])
     msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "string_pattern_mismatch" and where == "tool":
+        # The schema checks tools in Rust; ask the Python splitter for a readable reason.
+        try:
+            _split(str(err["input"]), ".", pattern)
+        except ValueError as reason:
+            msg = str(reason)
     return f"{where}: {msg}" if where else msg
 
 
@@ -172,17 +187,17 @@ class Constraint(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    max: Number | None = None
-    min: Number | None = None
-    one_of: list[JsonValue] | None = Field(default=None, min_length=1, max_length=256)
-    equals: JsonValue = None
-    prefix: StrictStr | None = None
+    # Kinds are not Optional: an explicit null is refused by the schema itself, and the
+    # one Python check left is "at least one kind" (this runs on every token parsed).
+    max: Number = _ABSENT
+    min: Number = _ABSENT
+    one_of: list[JsonValue] = Field(default=_ABSENT, min_length=1, max_length=256)
+    equals: NonNullJson = _ABSENT
+    prefix: StrictStr = _ABSENT
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        if self.equals is None and "equals" in self.model_fields_set:
-            raise ValueError("'equals' may not be null")
-        if not any(v is not None for v in self.__dict__.values()):
+        if not self.model_fields_set:
             raise ValueError("a constraint needs one of max, min, one_of, equals, prefix")
         return self
 
@@ -256,7 +271,7 @@ class Capability(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    tool: StrictStr
+    tool: ToolPattern
     resource: StrictStr = "**"
     constraints: dict[StrictStr, Constraint] = Field(default_factory=dict, max_length=64)
 
@@ -265,12 +280,6 @@ class Capability(BaseModel):
             super().__init__(**data)
         except ValidationError as exc:
             raise InvalidCapability(f"invalid capability: {_first_error(exc)}") from None
-
-    @field_validator("tool")
-    @classmethod
-    def _tool(cls, v: str) -> str:
-        _split(v, ".", True)
-        return v
 
     @field_validator("resource")
     @classmethod
@@ -329,7 +338,7 @@ class Request(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    tool: StrictStr
+    tool: ToolName
     resource: StrictStr
     args: dict[StrictStr, JsonValue] = Field(default_factory=dict)
 
@@ -337,13 +346,7 @@ class Request(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise InvalidRequest(f"invalid request: {_first_error(exc)}") from None
-
-    @field_validator("tool")
-    @classmethod
-    def _tool(cls, v: str) -> str:
-        _split(v, ".", False)
-        return v
+            raise InvalidRequest(f"invalid request: {_first_error(exc, pattern=False)}") from None
 
     @field_validator("resource")
     @classmethod

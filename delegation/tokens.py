@@ -17,7 +17,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import Annotated, Any, Literal, NamedTuple, TypeVar
+from typing import Annotated, Any, Literal, NamedTuple, NotRequired, TypeVar
 
 import jwt
 from pydantic import (
@@ -28,7 +28,9 @@ from pydantic import (
     StrictStr,
     StringConstraints,
     ValidationError,
+    with_config,
 )
+from typing_extensions import TypedDict
 
 from ._jose import b64url_decode, json_object, split_compact, token_id_of
 from .capabilities import Capability
@@ -45,6 +47,8 @@ __all__ = [
     "ProofRequest",
     "ReceiptClaims",
     "UnverifiedToken",
+    "act_from_path",
+    "act_path",
     "check_agent_id",
     "encode_jws",
     "parse_jws",
@@ -94,30 +98,46 @@ class _Closed(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
-class Act(_Closed):
-    """RFC 8693 actor claim: the current actor, and (nested) the one before it."""
+@with_config(ConfigDict(extra="forbid", strict=True))
+class Act(TypedDict):
+    """RFC 8693 actor claim: the current actor, and (nested) the one before it.
+
+    A plain dict on purpose (validated, closed): it is parsed on every verification.
+    """
 
     sub: AgentId
-    act: Act | None = None
+    act: NotRequired[Act]
 
-    def path(self) -> list[str]:
-        """Actors oldest first."""
-        out: list[str] = []
-        node: Act | None = self
-        while node is not None:
-            out.append(node.sub)
-            node = node.act
-        return out[::-1]
 
-    @classmethod
-    def from_path(cls, path: Iterable[str]) -> Act:
-        """Nest actors given oldest first, newest outermost."""
-        node: Act | None = None
-        for sub in path:
-            node = cls(sub=sub, act=node)
-        if node is None:
-            raise ValueError("an act claim needs at least one actor")
-        return node
+def act_path(act: Act) -> list[str]:
+    """The actors of an ``act`` claim, oldest first.
+
+    >>> act_path({"sub": "x:b", "act": {"sub": "x:a"}})
+    ['x:a', 'x:b']
+    """
+    out: list[str] = []
+    node: Act | None = act
+    while node is not None:
+        out.append(node["sub"])
+        node = node.get("act")
+    return out[::-1]
+
+
+def act_from_path(path: Iterable[str]) -> Act:
+    """Nest actors given oldest first, newest outermost.
+
+    >>> act_from_path(["x:a", "x:b"])
+    {'sub': 'x:b', 'act': {'sub': 'x:a'}}
+    """
+    node: Act | None = None
+    for sub in path:
+        new: Act = {"sub": sub}
+        if node is not None:
+            new["act"] = node
+        node = new
+    if node is None:
+        raise ValueError("an act claim needs at least one actor")
+    return node
 
 
 class Confirmation(_Closed):

@@ -62,6 +62,7 @@ from .tokens import (
     DelegationClaims,
     ProofClaims,
     UnverifiedToken,
+    act_path,
     check_agent_id,
     parse_jws,
 )
@@ -446,7 +447,7 @@ class Verifier:
                     raise PrincipalMismatch(
                         f"token {i} changes the principal (obo)", hop=i, claim="obo"
                     )
-            if c.act.path() != issuers:
+            if act_path(c.act) != issuers:
                 raise ActMismatch(
                     f"token {i}: act does not mirror the chain's issuers", hop=i, claim="act"
                 )

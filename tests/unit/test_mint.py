@@ -6,7 +6,8 @@ import pytest
 from support import CAP, NARROW, REQ, TOOL_AUD, World
 
 from delegation import Capability, DelegationError, SecurityWarning, parse_unverified
-from delegation._jose import args_digest, b64url_encode, json_object, b64url_decode
+from delegation._jose import args_digest, b64url_decode, b64url_encode, json_object
+from delegation.tokens import act_path
 
 
 def test_claims_follow_the_wire_format(world: World) -> None:
@@ -22,7 +23,7 @@ def test_claims_follow_the_wire_format(world: World) -> None:
     assert [c.dpth for c in (root, mid, leaf)] == [5, 4, 3]
     assert {c.task for c in (root, mid, leaf)} == {"T-42"}
     assert {c.obo for c in (root, mid, leaf)} == {"user:alice"}
-    assert leaf.act.path() == [world.orch.agent, world.agents[0].agent, world.agents[1].agent]
+    assert act_path(leaf.act) == [world.orch.agent, world.agents[0].agent, world.agents[1].agent]
     assert leaf.exp <= mid.exp <= root.exp
     assert root.nbf == root.iat and len(root.jti) == 22
     header = toks[0].header
