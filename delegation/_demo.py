@@ -183,8 +183,7 @@ def play_demo(out_dir: Path | None) -> DemoReport:
         keys["mallory"],
     )
     step(
-        "generate Ed25519 keys for the orchestrator, planner, researcher, CRM tool "
-        "(and mallory, who is not registered)",
+        "everyone generates an Ed25519 key pair",
         "ok",
         "ok",
         ", ".join(f"{n} {k.kid[:8]}" for n, k in keys.items()),
@@ -218,7 +217,7 @@ def play_demo(out_dir: Path | None) -> DemoReport:
         purpose="quarterly churn review",
     )
     step(
-        f"orchestrator -> planner: {GRANT} for task {TASK} on behalf of {OBO}, depth 2, 10 min",
+        f"orchestrator → planner: {GRANT} for task {TASK} on behalf of {OBO}, depth 2, 10 min",
         "ok",
         "ok",
     )
@@ -226,7 +225,7 @@ def play_demo(out_dir: Path | None) -> DemoReport:
         root, to=researcher.agent, to_key=researcher.public, caps=[SLICE], ttl=300
     )
     write("chain.txt", str(chain))
-    step(f"planner -> researcher: narrower slice {SLICE}, 5 min", "ok", "ok", "chain.txt")
+    step(f"planner → researcher: narrower slice {SLICE}, 5 min", "ok", "ok", "chain.txt")
 
     store = SQLiteStore(out / "store.sqlite")
     try:
@@ -275,7 +274,7 @@ def _play_calls(
         "proof of possession; the tool verifies chain + proof",
         ALLOW,
         outcome,
-        msg or "path orchestrator -> planner -> researcher",
+        msg or "path orchestrator → planner → researcher",
     )
 
     # 6a. widening through the library: refused at the hand-off
@@ -373,22 +372,30 @@ def _play_calls(
 def render(report: DemoReport, console: Console) -> None:
     """Tell the story: numbered steps, a tick when a step behaved as it must."""
     from rich.markup import escape
+    from rich.table import Table
 
-    console.print(f"[bold]delegation demo[/]  (files in {escape(str(report.out))})\n")
+    console.print(f"[bold]delegation demo[/]: files in {escape(str(report.out))}")
+    console.print(
+        f"cast: orchestrator, planner, researcher and the CRM tool ({ORG}/...), "
+        f"and mallory ({ATTACKER}), who is not registered\n"
+    )
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column()
     for s in report.steps:
-        mark = "[green]✓[/]" if s.ok else "[bold red]✗ UNEXPECTED[/]"
-        if s.expected in ("ok", ALLOW):
-            verdict = (
-                "[green]allowed[/]"
-                if s.outcome == ALLOW
-                else ("[green]done[/]" if s.outcome == "ok" else f"[red]{escape(s.outcome)}[/]")
-            )
+        mark = "[green]✓[/]" if s.ok else "[bold red]✗[/]"
+        if s.outcome == ALLOW:
+            verdict = "[green]allowed[/]"
+        elif s.outcome == "ok":
+            verdict = "[green]done[/]"
         else:
-            verdict = f"[red]✗ refused[/] [bold]{escape(s.outcome)}[/]" + (
-                "" if s.ok else f" (expected {escape(s.expected)})"
-            )
-        console.print(f"{mark} [bold]{s.n:>2}.[/] {escape(s.title)}")
-        console.print(f"      -> {verdict}" + (f": {escape(s.detail)}" if s.detail else ""))
+            verdict = f"[red]✗ refused[/] [bold]{escape(s.outcome)}[/]"
+        if not s.ok:
+            verdict += f" [bold red](UNEXPECTED: should be {escape(s.expected)})[/]"
+        detail = f": {escape(s.detail)}" if s.detail else ""
+        grid.add_row(mark, f"[bold]{s.n}.[/]", f"{escape(s.title)}\n→ {verdict}{detail}")
+    console.print(grid)
     console.print()
     if report.ok:
         console.print("[bold green]every step behaved as it must.[/]")

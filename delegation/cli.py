@@ -13,7 +13,7 @@ A thin edge over the public API (DESIGN "CLI contract"). Conventions:
 * ``verify``: a chain given to ``verify`` is judged, not merely read, so a garbage chain
   there is a denial (``malformed``, exit 1), audited like every decision. On allow it
   prints ``allowed: ...`` (text) or ``{"ok": true, ...}`` (``VerifiedChain.to_dict()``,
-  whose policy decision is renamed ``decision``); on deny ``denied: <code>: <message>`` on
+  with the policy's verdict under ``decision``); on deny ``denied: <code>: <message>`` on
   stderr, or ``{"ok": false, "code", "message", "hop"?, "claim"?}``. Either way the policy
   in force is named: a ``policy: chain-grants-only`` line on stderr, or
   ``"policy": "chain-grants-only"`` in the JSON object. ``--policy FILE`` is reserved for
@@ -68,6 +68,8 @@ from delegation import (
 )
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from delegation import UnverifiedToken
 
 __all__ = ["main", "parse_args_kv", "parse_duration", "parse_time"]
@@ -303,13 +305,14 @@ def _cmd_registry_add(ns: argparse.Namespace) -> int:
 
 
 def _cmd_mint(ns: argparse.Namespace) -> int:
+    caps, ttl = _caps(ns.cap), parse_duration(ns.ttl)  # flags first, then files
     key = AgentKey.load(ns.key)
     to_key = _load_public(ns.to_key, agent=ns.to)
     chain = Delegator(key).mint(
         to=ns.to,
         to_key=to_key,
-        caps=_caps(ns.cap),
-        ttl=parse_duration(ns.ttl),
+        caps=caps,
+        ttl=ttl,
         depth=ns.depth,
         task=ns.task,
         obo=ns.obo,
@@ -320,6 +323,7 @@ def _cmd_mint(ns: argparse.Namespace) -> int:
 
 
 def _cmd_delegate(ns: argparse.Namespace) -> int:
+    caps, ttl = _caps(ns.cap), parse_duration(ns.ttl)
     chain = _read_chain(ns.chain)
     key = AgentKey.load(ns.key)
     to_key = _load_public(ns.to_key, agent=ns.to)
@@ -327,8 +331,8 @@ def _cmd_delegate(ns: argparse.Namespace) -> int:
         chain,
         to=ns.to,
         to_key=to_key,
-        caps=_caps(ns.cap),
-        ttl=parse_duration(ns.ttl),
+        caps=caps,
+        ttl=ttl,
         depth=ns.depth,
         purpose=ns.purpose,
     )
@@ -337,9 +341,9 @@ def _cmd_delegate(ns: argparse.Namespace) -> int:
 
 
 def _cmd_prove(ns: argparse.Namespace) -> int:
+    args = parse_args_kv(ns.arg or [])
     chain = _read_chain(ns.chain)
     key = AgentKey.load(ns.key)
-    args = parse_args_kv(ns.arg or [])
     proof = Delegator(key).prove(chain, aud=ns.aud, tool=ns.tool, resource=ns.resource, args=args)
     payload = {
         "ok": True,
@@ -358,12 +362,12 @@ def _cmd_verify(ns: argparse.Namespace) -> int:
         raise ConfigurationError(POLICY_FILE_MESSAGE)
     if ns.chain == "-" and ns.proof == "-":
         raise InvalidInput("only one of --chain and --proof can be read from stdin")
-    # Read everything before opening stores, so input errors leave no files behind.
+    # Flags, then files, then the stores: an input error leaves no store or log behind.
+    request = Request(tool=ns.tool, resource=ns.resource, args=parse_args_kv(ns.arg or []))
+    clock = FixedClock(parse_time(ns.at)) if ns.at is not None else None
     chain_text = _read_input(ns.chain, what="chain")
     proof = _read_input(ns.proof, what="proof")
     registry = Registry.load(ns.registry)
-    request = Request(tool=ns.tool, resource=ns.resource, args=parse_args_kv(ns.arg or []))
-    clock = FixedClock(parse_time(ns.at)) if ns.at is not None else None
     store = open_store(ns.store)
     try:
         verifier = Verifier(
@@ -382,8 +386,6 @@ def _cmd_verify(ns: argparse.Namespace) -> int:
     finally:
         _close(store)
     payload = verified.to_dict()
-    if "policy" in payload:
-        payload["decision"] = payload.pop("policy")
     payload["policy"] = POLICY_IN_FORCE
     if _wants_json(ns):
         print(_dump(payload))
@@ -466,6 +468,17 @@ def _line_of(path: str, number: int | None, limit: int = 300) -> str | None:
     return None
 
 
+def _console() -> Console:
+    """A rich console on stdout whose broken pipe reaches ``main`` (rich would exit 1)."""
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    return _Console(highlight=False)
+
+
 def _cmd_inspect(ns: argparse.Namespace) -> int:
     chain = _read_chain(ns.chain)
     tokens = parse_unverified(chain)
@@ -481,20 +494,20 @@ def _cmd_inspect(ns: argparse.Namespace) -> int:
 
 
 def _draw_chain(tokens: list[UnverifiedToken]) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.tree import Tree
 
     now = datetime.now(UTC).timestamp()
-    console = Console(highlight=False, soft_wrap=False)
-    root = Tree(
-        f"[bold]delegation chain[/] ({len(tokens)} hop(s))  [bold yellow]UNVERIFIED[/]: "
-        "signatures, links and revocation were not checked (use 'delegation verify')"
+    console = _console()
+    console.print(
+        "[bold yellow]UNVERIFIED[/]: parsed only; signatures, links, times and revocation "
+        "were not checked (use 'delegation verify')"
     )
+    root = Tree(f"[bold]delegation chain[/], {len(tokens)} hop(s), root first")
     node = root
     for i, t in enumerate(tokens):
         c = t.claims
-        hop = node.add(f"[bold]hop {i}[/]  {escape(c.iss)} [bold]->[/] {escape(c.sub)}")
+        hop = node.add(f"[bold]hop {i}[/]  {escape(c.iss)} [bold]→[/] {escape(c.sub)}")
         hop.add(
             f"token  {t.token_id[:12]}...  (jti {escape(c.jti[:12])}..., "
             f"{escape(str(t.header.get('alg')))})"
@@ -506,7 +519,7 @@ def _draw_chain(tokens: list[UnverifiedToken]) -> None:
         hop.add(f"depth  {c.dpth} further hop(s) allowed")
         state = "  [bold red]expired[/]" if c.exp <= now else ""
         start = c.nbf if c.nbf is not None else c.iat
-        hop.add(f"valid  {_iso(start)} -> {_iso(c.exp)} ({c.exp - c.iat}s){state}")
+        hop.add(f"valid  {_iso(start)} → {_iso(c.exp)} ({c.exp - c.iat}s){state}")
         if c.pur:
             hop.add(f"purpose  {escape(c.pur)}")
         hop.add(f"receipt  {'present' if c.rcpt is not None else 'none'}")
@@ -522,9 +535,7 @@ def _cmd_demo(ns: argparse.Namespace) -> int:
         report = play_demo(out)
         print(_dump(report.to_dict()))
         return _EXIT_OK if report.ok else _EXIT_DENIED
-    from rich.console import Console
-
-    return run_demo(out, Console(highlight=False))
+    return run_demo(out, _console())
 
 
 # --- the parser --- #

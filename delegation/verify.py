@@ -121,7 +121,7 @@ class VerifiedChain:
         if self.request is not None:
             out["request"] = {"tool": self.request.tool, "resource": self.request.resource}
         if self.decision is not None:
-            out["policy"] = {"effect": self.decision.effect, "rules": list(self.decision.rules)}
+            out["decision"] = {"effect": self.decision.effect, "rules": list(self.decision.rules)}
         return out
 
 
