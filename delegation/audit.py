@@ -25,12 +25,20 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from .clock import Clock, SystemClock
-from .errors import FileError, StoreUnavailable
+from .errors import ConfigurationError, FileError, StoreUnavailable
 
 __all__ = ["AuditReport", "AuditSink", "JsonlAudit", "MemoryAudit", "read_log", "verify_log"]
 
 SCHEMA_VERSION = 1
 GENESIS = "0" * 64
+RESERVED = frozenset({"v", "seq", "ts", "event", "prev"})
+
+
+def _fields(fields: dict[str, Any]) -> dict[str, Any]:
+    clash = RESERVED & fields.keys()
+    if clash:
+        raise ConfigurationError(f"audit fields may not set {sorted(clash)}")
+    return fields
 
 
 @runtime_checkable
@@ -60,7 +68,7 @@ class MemoryAudit:
                     "seq": len(self.records),
                     "ts": self._clock.now(),
                     "event": event,
-                    **fields,
+                    **_fields(fields),
                 }
             )
 
@@ -123,7 +131,7 @@ class JsonlAudit:
                         "seq": seq,
                         "ts": self._clock.now(),
                         "event": event,
-                        **fields,
+                        **_fields(fields),
                         "prev": prev,
                     }
                     line = json.dumps(record, separators=(",", ":"), sort_keys=False) + "\n"
@@ -173,24 +181,27 @@ def read_log(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
         raise FileError(f"cannot read audit log {path}: {exc.strerror}") from None
 
 
-def _record_problem(line: bytes, prev: str, seq: int) -> str | None:
+def _record_problem(line: bytes, prev: str, seq: int) -> tuple[int, str] | None:
+    """What is wrong with ``line`` given the chain so far: (which line, 0 = this one or
+    -1 = the one before, and why), or None."""
     if not line.endswith(b"\n"):
-        return "the last record is truncated (no end of line)"
+        return 0, "the last record is truncated (no end of line)"
     try:
         record = json.loads(line)
     except ValueError:
-        return "not a JSON record"
+        return 0, "not a JSON record"
     if not isinstance(record, dict):
-        return "not a JSON object"
-    if record.get("prev") != prev:
-        return (
-            "hash chain broken: 'prev' does not match the record before "
-            "(edited, deleted, inserted or reordered)"
-        )
-    if record.get("seq") != seq:
-        return f"sequence broken: expected seq {seq}, found {record.get('seq')!r}"
+        return 0, "not a JSON object"
     if record.get("v") != SCHEMA_VERSION:
-        return f"unknown schema version {record.get('v')!r}"
+        return 0, f"unknown schema version {record.get('v')!r}"
+    if record.get("seq") != seq:
+        return 0, (
+            f"sequence broken: expected seq {seq}, found {record.get('seq')!r} "
+            "(a record was deleted, inserted or reordered here)"
+        )
+    if record.get("prev") != prev:
+        # In sequence, yet its hash of the line before does not match: that line was edited.
+        return -1, "edited: the next record's hash of this line no longer matches"
     return None
 
 
@@ -200,7 +211,7 @@ def verify_log(path: str | os.PathLike[str], *, expect_head: str | None = None) 
     ``expect_head``: the hash of the last record as recorded elsewhere, to catch edits of
     the final record or deletions at the end. Raises ``FileError`` for a missing file.
     """
-    prev, seq, count = GENESIS, 0, 0
+    prev, seq, count, before = GENESIS, 0, 0, GENESIS
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
@@ -211,8 +222,11 @@ def verify_log(path: str | os.PathLike[str], *, expect_head: str | None = None) 
         for number, line in enumerate(fh, 1):
             problem = _record_problem(line, prev, seq)
             if problem is not None:
-                return AuditReport(False, count, prev, number, problem)
-            prev, seq, count = _line_hash(line), seq + 1, count + 1
+                offset, reason = problem
+                if offset:  # the previous line is the bad one: the chain is good up to before it
+                    return AuditReport(False, count - 1, before, number - 1, reason)
+                return AuditReport(False, count, prev, number, reason)
+            before, prev, seq, count = prev, _line_hash(line), seq + 1, count + 1
     if expect_head is not None and expect_head != prev:
         return AuditReport(False, count, prev, count, "the last record is not the expected head")
     return AuditReport(True, count, prev)

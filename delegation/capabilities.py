@@ -28,9 +28,10 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    PrivateAttr,
+    StrictBool,
     StrictFloat,
     StrictInt,
-    StrictBool,
     StrictStr,
     StringConstraints,
     ValidationError,
@@ -38,6 +39,7 @@ from pydantic import (
     model_validator,
 )
 
+from ._jose import args_digest
 from .errors import InvalidCapability, InvalidRequest
 
 __all__ = [
@@ -281,6 +283,10 @@ class Capability(BaseModel):
         except ValidationError as exc:
             raise InvalidCapability(f"invalid capability: {_first_error(exc)}") from None
 
+    # Marked as pydantic's own __init__ so that validating a token's claims builds nested
+    # capabilities directly instead of calling this wrapper (and validating them twice).
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
     @field_validator("resource")
     @classmethod
     def _resource(cls, v: str) -> str:
@@ -341,12 +347,28 @@ class Request(BaseModel):
     tool: ToolName
     resource: StrictStr
     args: dict[StrictStr, JsonValue] = Field(default_factory=dict)
+    _digest: str = PrivateAttr(default="")
 
     def __init__(self, **data: Any) -> None:
         try:
             super().__init__(**data)
         except ValidationError as exc:
             raise InvalidRequest(f"invalid request: {_first_error(exc, pattern=False)}") from None
+        # Computed once, here: RFC 8785 also refuses NaN, infinities and integers past
+        # 2**53, so such arguments fail at construction rather than at verification.
+        self._digest = args_digest(self.args)
+
+    @property
+    def args_digest(self) -> str:
+        """base64url SHA-256 of the RFC 8785 canonical JSON of ``args`` (what a proof binds).
+
+        >>> Request(tool="a", resource="b").args_digest == Request(tool="a", resource="b",
+        ...                                                         args={}).args_digest
+        True
+        """
+        if not self._digest:
+            self._digest = args_digest(self.args)
+        return self._digest
 
     @field_validator("resource")
     @classmethod

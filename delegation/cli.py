@@ -10,8 +10,9 @@ A thin edge over the public API (DESIGN "CLI contract"). Conventions:
   for errors too: ``{"ok": false, "code": "<code>", "message": "..."}``. Without it,
   results go to stdout and an error is one line on stderr: ``error: <code>: <message>``.
   Usage errors use the code ``usage_error``.
-* ``verify``: a chain given to ``verify`` is judged, not merely read, so a garbage chain
-  there is a denial (``malformed``, exit 1), audited like every decision. On allow it
+* ``verify``: a store that cannot be opened or read is a denial (``store_unavailable``,
+  exit 1), as in the library. A chain given to ``verify`` is judged, not merely read, so a
+  garbage chain there is a denial (``malformed``, exit 1), audited like every decision. On allow it
   prints ``allowed: ...`` (text) or ``{"ok": true, ...}`` (``VerifiedChain.to_dict()``,
   with the policy's verdict under ``decision``); on deny ``denied: <code>: <message>`` on
   stderr, or ``{"ok": false, "code", "message", "hop"?, "claim"?}``. Either way the policy
@@ -59,6 +60,7 @@ from delegation import (
     PublicKey,
     Registry,
     Request,
+    StoreUnavailable,
     TokenRejected,
     Verifier,
     __version__,
@@ -368,7 +370,10 @@ def _cmd_verify(ns: argparse.Namespace) -> int:
     chain_text = _read_input(ns.chain, what="chain")
     proof = _read_input(ns.proof, what="proof")
     registry = Registry.load(ns.registry)
-    store = open_store(ns.store)
+    try:
+        store = open_store(ns.store)
+    except StoreUnavailable as exc:  # verification cannot check revocation or replay: deny
+        return _denied(ns, exc)
     try:
         verifier = Verifier(
             registry=registry,
@@ -381,7 +386,7 @@ def _cmd_verify(ns: argparse.Namespace) -> int:
         )
         try:
             verified = verifier.verify(chain_text, proof, request)
-        except (TokenRejected, InternalError) as exc:
+        except (TokenRejected, InternalError, StoreUnavailable) as exc:
             return _denied(ns, exc)
     finally:
         _close(store)
@@ -436,7 +441,7 @@ def _cmd_revoke(ns: argparse.Namespace) -> int:
 
 
 def _cmd_audit_verify(ns: argparse.Namespace) -> int:
-    report = verify_log(ns.file)
+    report = verify_log(ns.file, expect_head=ns.expect_head)
     payload: dict[str, Any] = {**report.to_dict(), "file": ns.file}
     if report.ok:
         _emit(
@@ -688,6 +693,12 @@ def _build_parser() -> _Parser:
     aud_sub = aud.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
     p = command(aud_sub, "verify", _cmd_audit_verify, "check an audit log's hash chain")
     p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--expect-head",
+        metavar="HASH",
+        help="the head hash recorded elsewhere: also catches edits of the last record "
+        "and records dropped from the end",
+    )
 
     p = command(sub, "demo", _cmd_demo, "play the whole story end to end, offline")
     p.add_argument("--out", metavar="DIR", help="where to write files (default: a temp dir)")

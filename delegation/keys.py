@@ -244,6 +244,9 @@ class AgentKey:
         agent = agent if agent is not None else jwk.get("agent")
         if not isinstance(agent, str):
             raise InvalidKey("private JWK has no 'agent' member naming its agent id")
+        from .tokens import check_agent_id
+
+        check_agent_id(agent, what="key file agent id", error=InvalidKey)
         if not isinstance(jwk.get("d"), str):
             raise InvalidKey("JWK has no private member 'd' (is this a public key file?)")
         public = PublicKey.from_jwk({k: v for k, v in jwk.items() if k not in _PRIVATE_MEMBERS})

@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._jose import args_digest, b64url_encode
+from ._jose import b64url_encode
 from .capabilities import Capability, Request, allows, covers
 from .clock import Clock, SystemClock
 from .errors import (
@@ -286,7 +286,7 @@ class Delegator:
             exp=now + ttl,
             jti=new_jti(),
             chn=leaf.token_id,
-            req=ProofRequest(tool=tool, resource=resource, args=args_digest(request.args)),
+            req=ProofRequest(tool=tool, resource=resource, args=request.args_digest),
         )
         return self._sign(PROOF_TYP, proof.model_dump())
 

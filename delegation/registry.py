@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ._files import read_json_object, write_json
@@ -37,14 +37,13 @@ class AgentEntry:
     baseline: tuple[Capability, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    def to_json(self, *, root: bool) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.extra)
         out["keys"] = [k.jwk for k in self.keys.values()]
-        if not root:
-            if self.role is not None:
-                out["role"] = self.role
-            if self.baseline:
-                out["baseline"] = [c.to_wire() for c in self.baseline]
+        if self.role is not None:
+            out["role"] = self.role
+        if self.baseline:
+            out["baseline"] = [c.to_wire() for c in self.baseline]
         return out
 
 
@@ -79,7 +78,7 @@ class Registry:
         key = jwk if isinstance(jwk, PublicKey) else _key(_public_part(jwk), f"root {agent}")
         old = self._roots.get(agent)
         keys = {**(old.keys if old else {}), key.kid: key}
-        self._roots[agent] = AgentEntry(agent, keys, extra=old.extra if old else {})
+        self._roots[agent] = replace(old, keys=keys) if old else AgentEntry(agent, keys)
 
     def add_agent(
         self,
@@ -144,8 +143,8 @@ class Registry:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "roots": {a: e.to_json(root=True) for a, e in sorted(self._roots.items())},
-            "agents": {a: e.to_json(root=False) for a, e in sorted(self._agents.items())},
+            "roots": {a: e.to_json() for a, e in sorted(self._roots.items())},
+            "agents": {a: e.to_json() for a, e in sorted(self._agents.items())},
         }
         if self._tools:
             out["tools"] = dict(sorted(self._tools.items()))

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._jose import args_digest
 from .audit import AuditSink
 from .capabilities import Capability, Request, allows, covers
 from .clock import Clock, SystemClock
@@ -125,6 +124,30 @@ class VerifiedChain:
         return out
 
 
+def _stores(
+    revocations: RevocationStore | None, replay: ReplayCache | None
+) -> tuple[RevocationStore, ReplayCache]:
+    """Both stores, or one store serving both; never a silent private half."""
+    if revocations is None and replay is None:
+        memory = MemoryStore()
+        return memory, memory
+    if replay is None:
+        if not isinstance(revocations, ReplayCache):
+            raise ConfigurationError(
+                "give replay= too: a private replay cache lets proofs be "
+                "replayed at the other verifiers of the deployment"
+            )
+        return revocations, revocations
+    if revocations is None:
+        if not isinstance(replay, RevocationStore):
+            raise ConfigurationError(
+                "give revocations= too: a private revocation list "
+                "misses revocations made at the other verifiers"
+            )
+        return replay, replay
+    return revocations, replay
+
+
 def _with_hop(exc: DelegationError, hop: int | None) -> DelegationError:
     if exc.hop is None:
         exc.hop = hop
@@ -159,9 +182,10 @@ class Verifier:
     ) -> None:
         if not isinstance(registry, Registry):
             raise ConfigurationError("Verifier needs a Registry")
-        if policy is None or not callable(getattr(policy, "decide", None)):
+        if not isinstance(policy, Policy):
             raise ConfigurationError(
-                "Verifier needs a policy (ChainGrantsOnly() to rely on the chain)"
+                "Verifier needs a policy with decide() and digest "
+                "(ChainGrantsOnly() to rely on the chain)"
             )
         check_agent_id(audience, what="audience", error=ConfigurationError)
         algs = frozenset(algorithms)
@@ -169,12 +193,10 @@ class Verifier:
             raise ConfigurationError(
                 f"algorithms must be a non-empty subset of {sorted(_SUPPORTED_ALGS)}"
             )
-        memory = MemoryStore() if revocations is None or replay is None else None
         self.registry = registry
         self.audience = audience
         self.policy = policy
-        self.revocations: RevocationStore = revocations or memory  # type: ignore[assignment]
-        self.replay: ReplayCache = replay or memory  # type: ignore[assignment]
+        self.revocations, self.replay = _stores(revocations, replay)
         self.audit = audit
         self.clock = clock or SystemClock()
         self.limits = limits or Limits()
@@ -226,7 +248,7 @@ class Verifier:
             facts["request"] = {
                 "tool": request.tool,
                 "resource": request.resource,
-                "args": args_digest(request.args),
+                "args": request.args_digest,
             }
         tokens, keys = self._chain_checks(chain, facts)
         now = self.clock.now()
@@ -505,7 +527,7 @@ class Verifier:
             raise ProofMismatch("proof is for another chain (chn)", claim="chn")
         if c.req.tool != request.tool or c.req.resource != request.resource:
             raise ProofMismatch("proof is for another request (req tool/resource)", claim="req")
-        if c.req.args != args_digest(request.args):
+        if c.req.args != request.args_digest:
             raise ProofMismatch("proof is for other arguments (req.args)", claim="req")
         if not any(allows(cap, request) for cap in lc.caps):
             raise ActionNotGranted(

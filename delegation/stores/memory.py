@@ -23,6 +23,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._revoked: dict[tuple[str, str], float | None] = {}
         self._seen: dict[str, float] = {}
+        self._sweep_at = 1024
 
     def __repr__(self) -> str:
         return "MemoryStore()"
@@ -47,7 +48,9 @@ class MemoryStore:
             seen = self._seen.get(jti)
             if seen is not None and seen > now:
                 return False
-            if len(self._seen) > 100_000:
+            if len(self._seen) >= self._sweep_at:
+                # Sweep expired entries; next time only once the live set has doubled.
                 self._seen = {k: v for k, v in self._seen.items() if v > now}
+                self._sweep_at = max(1024, 2 * len(self._seen))
             self._seen[jti] = expires_at
             return True

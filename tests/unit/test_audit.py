@@ -35,7 +35,7 @@ def test_tampering_is_found_and_named(tmp_path: Path, tamper: str) -> None:
         rec = json.loads(lines[2])
         rec["decision"] = "deny"
         lines[2] = (json.dumps(rec, separators=(",", ":")) + "\n").encode()
-        expected = 4  # the record after the edited one no longer matches it
+        expected = 3  # the edited record itself is named
     elif tamper == "delete":
         del lines[1]
         expected = 2

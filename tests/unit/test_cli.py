@@ -301,10 +301,40 @@ def test_audit_verify_then_tamper(tmp_path: Path) -> None:
     proc = run(tmp_path, "audit", "verify", "--json", str(log))
     assert proc.returncode == 1
     body = json.loads(proc.stdout)
-    assert (body["ok"], body["code"], body["line"]) == (False, "audit_tampered", 2)
+    assert (body["ok"], body["code"], body["line"]) == (False, "audit_tampered", 1)
     text = run(tmp_path, "audit", "verify", str(log))
     assert text.returncode == 1
-    assert "TAMPERED at line 2" in text.stdout
+    assert "TAMPERED at line 1" in text.stdout
+
+
+def test_audit_verify_expect_head_catches_the_last_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--expect-head finds an edit of the final record, which the chain alone cannot."""
+    log = tmp_path / "audit.jsonl"
+    sink = JsonlAudit(log)
+    for code in ("allowed", "expired"):
+        sink.append("verify", {"code": code})
+    assert main(["audit", "verify", str(log), "--json"]) == 0
+    head = json.loads(capsys.readouterr().out)["head"]
+    log.write_text(log.read_text().replace('"expired"', '"allowed"'))
+    assert main(["audit", "verify", str(log)]) == 0  # invisible without the head...
+    capsys.readouterr()
+    assert main(["audit", "verify", str(log), "--expect-head", head]) == 1  # ...found with it
+    assert "TAMPERED" in capsys.readouterr().out
+
+
+def test_corrupt_store_is_a_denial_not_a_crash(
+    files: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A store file that is not a database denies (exit 1, store_unavailable), untouched."""
+    store = tmp_path / "store.sqlite"
+    store.write_bytes(b"not a database" * 64)
+    argv = _verify(files, "--store", f"sqlite:///{store}", "--audit", str(tmp_path / "a.jsonl"))
+    assert main([*argv, "--json"]) == 1
+    body = json.loads(capsys.readouterr().out)
+    assert (body["ok"], body["code"]) == (False, "store_unavailable")
+    assert store.read_bytes() == b"not a database" * 64
 
 
 def test_demo_text_and_json(tmp_path: Path) -> None:

@@ -115,7 +115,7 @@ def test_ed448_private_key_cannot_become_an_agent_key() -> None:
 def test_agent_ids_must_be_ascii_uris() -> None:
     """Agent ids are ASCII URIs: a homoglyph id is refused at key generation."""
     with pytest.raises(DelegationError):
-        AgentKey.generate("spiffe://acme.example/agent/plаnner")  # Cyrillic a
+        AgentKey.generate("spiffe://acme.example/agent/pl\u0430nner")  # Cyrillic a
     with pytest.raises(DelegationError):
         AgentKey.generate("no scheme")
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 from support import World
 
 from delegation import Chain, DelegationError, parse_unverified
@@ -83,6 +84,6 @@ def test_claims_are_closed_and_strict(world: World) -> None:
         ({"iat": 1.5}, "iat"),
         ({"caps": []}, "caps"),
     ]:
-        with pytest.raises(Exception) as ei:
+        with pytest.raises(ValidationError) as ei:
             DelegationClaims.model_validate({**payload, **mutation})
         assert claim in str(ei.value)
