@@ -28,7 +28,6 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
-    PrivateAttr,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -347,16 +346,15 @@ class Request(BaseModel):
     tool: ToolName
     resource: StrictStr
     args: dict[StrictStr, JsonValue] = Field(default_factory=dict)
-    _digest: str = PrivateAttr(default="")
 
     def __init__(self, **data: Any) -> None:
         try:
             super().__init__(**data)
         except ValidationError as exc:
             raise InvalidRequest(f"invalid request: {_first_error(exc, pattern=False)}") from None
-        # Computed once, here: RFC 8785 also refuses NaN, infinities and integers past
-        # 2**53, so such arguments fail at construction rather than at verification.
-        self._digest = args_digest(self.args)
+        # RFC 8785 refuses NaN, infinities and integers past 2**53: such arguments fail
+        # here, at construction, rather than at verification.
+        args_digest(self.args)
 
     @property
     def args_digest(self) -> str:
@@ -366,9 +364,8 @@ class Request(BaseModel):
         ...                                                         args={}).args_digest
         True
         """
-        if not self._digest:
-            self._digest = args_digest(self.args)
-        return self._digest
+        # Not memoised: args is a mutable dict, and model_copy() would carry a stale digest.
+        return args_digest(self.args)
 
     @field_validator("resource")
     @classmethod

@@ -272,11 +272,10 @@ def _header_cached(h64: str) -> dict[str, Any]:
 
 def _header(h64: str, what: str) -> dict[str, Any]:
     # A deployment has few distinct headers (one per signing key): parse each once.
-    # The cached dict is shared, so nothing may mutate it.
     if len(h64) > 512:
         raise OversizedError(f"{what} header is over 512 bytes")
     try:
-        return _header_cached(h64)
+        return dict(_header_cached(h64))  # a copy: callers may not change the cached one
     except MalformedError as exc:
         raise MalformedError(f"{what} {exc.message}") from None
 

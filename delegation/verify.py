@@ -578,12 +578,10 @@ class Verifier:
                 facts["hop"] = error.hop
         try:
             self.audit.append(event, facts)
-        except StoreUnavailable as exc:
-            if error is None:
-                raise
-            raise StoreUnavailable(
-                f"{exc.message} (while recording a {error.code} denial)"
-            ) from error
+        except Exception as exc:  # an audit that cannot record denies: nothing goes unlogged
+            reason = exc.message if isinstance(exc, DelegationError) else repr(exc)
+            note = "" if error is None else f" (while recording a {error.code} denial)"
+            raise StoreUnavailable(f"audit sink failed: {reason}{note}") from (error or exc)
 
 
 def _path(tokens: list[UnverifiedToken]) -> tuple[str, ...]:
