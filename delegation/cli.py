@@ -68,6 +68,7 @@ from delegation import (
     parse_unverified,
     verify_log,
 )
+from delegation._files import read_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -179,16 +180,7 @@ def _read_input(source: str, *, what: str) -> str:
         except UnicodeDecodeError:
             raise FileError(f"{what} on stdin is not UTF-8 text") from None
     else:
-        try:
-            text = Path(source).read_bytes().decode("utf-8")
-        except FileNotFoundError:
-            raise FileError(f"{what} not found: {source}") from None
-        except IsADirectoryError:
-            raise FileError(f"{what} is a directory: {source}") from None
-        except UnicodeDecodeError:
-            raise FileError(f"{what} is not UTF-8 text: {source}") from None
-        except OSError as exc:
-            raise FileError(f"cannot read {what} {source}: {exc.strerror}") from None
+        text = read_text(source, what=what)
     text = text.strip()
     if not text:
         raise FileError(f"{what} is empty: {source}")
