@@ -261,12 +261,15 @@ class Verifier:
             path=path,
             root=path[0],
             depth=len(tokens),
+            remaining_depth=leaf.dpth,
             task=leaf.task,
             obo=leaf.obo,
             purpose=_purpose(tokens),
             capabilities=tuple(leaf.caps),
             time=now,
-            labels=self.registry.tool_labels(request.tool),
+            labels=labels or {},
+            tool_labels=self.registry.tool_labels(request.tool),
+            environment=self.environment,
         )
         decision = self.policy.decide(context)
         facts["policy"] = {"effect": decision.effect, "rules": list(decision.rules)}
@@ -535,7 +538,7 @@ class Verifier:
                 f"{request.resource} with these arguments"
             )
         # Consumed last, so that only an otherwise valid proof uses up its jti.
-        if not self.replay.first_use(c.jti, expires_at=c.exp + skew, now=now):
+        if not self.replay.first_use(f"proof:{c.jti}", expires_at=c.exp + skew, now=now):
             raise ProofReplayed("proof was already used (jti seen before)", jti=c.jti)
 
     # --- results and audit --- #

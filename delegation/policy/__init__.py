@@ -1,36 +1,55 @@
 """Policy: the verifying agent's own decision on each request, evaluated at the moment of action.
 
-A policy is any object with ``decide(context) -> Decision``. Deny overrides allow; a
-policy that matches nothing must deny. :class:`ChainGrantsOnly` is the explicit choice
-"the chain's capabilities are my whole policy".
+A policy is any object with a ``digest`` (names the policy version, carried in receipts
+and audit records) and ``decide(context) -> Decision``. Deny overrides allow; a policy
+that matches nothing must deny. :class:`ChainGrantsOnly` is the explicit choice "the
+chain's capabilities are my whole policy".
+
+Engines: the built-in rules engine (:mod:`delegation.policy.rules`, JSON or YAML files)
+and Cedar (:mod:`delegation.policy.cedar`, extra ``delegation[cedar]``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from ..capabilities import Capability, Request
 
 __all__ = ["ChainGrantsOnly", "Decision", "Policy", "PolicyContext"]
 
+Action = Literal["invoke", "accept"]
+
 
 @dataclass(frozen=True)
 class PolicyContext:
-    """Everything a policy may look at: who asks, for what, through which chain, when."""
+    """Everything a policy may look at: who asks, for what, through which chain, when.
+
+    ``action`` is ``"invoke"`` (a tool call with a proof; ``request`` is set) or
+    ``"accept"`` (a receiving agent deciding whether to take on a delegation: ``request``
+    is None, ``capabilities`` are what is offered, ``delegator`` is the leaf's issuer).
+    ``labels`` are request labels the verifier's caller knows (``{"sensitivity": "high"}``);
+    ``tool_labels`` come from the registry; ``environment`` is the verifier's own
+    configuration (``{"env": "prod"}``); ``time`` is POSIX seconds (UTC).
+    """
 
     holder: str
-    request: Request
+    request: Request | None
     path: tuple[str, ...]
     root: str
     depth: int
+    remaining_depth: int
     task: str
     obo: str | None
     purpose: str | None
     capabilities: tuple[Capability, ...]
     time: float
-    labels: frozenset[str] = field(default_factory=frozenset)
-    action: Literal["invoke", "accept"] = "invoke"
+    action: Action = "invoke"
+    delegator: str | None = None
+    labels: Mapping[str, Any] = field(default_factory=dict)
+    tool_labels: frozenset[str] = frozenset()
+    environment: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Shared state of a deployment: revocations and the proof replay cache.
+"""Shared state of a deployment: revocations, the replay cache, tasks.
 
 Every verifier of a deployment must see the same store, or a revoked token or a replayed
 proof is accepted by the verifier that did not hear of it. A store that fails raises
@@ -10,13 +10,15 @@ Select a store by URL with :func:`open_store`: ``memory://`` (one process, tests
 
 from __future__ import annotations
 
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ..errors import ConfigurationError
+from .base import KVStore, RevocationKind
 from .memory import MemoryStore
 from .sqlite import SQLiteStore
 
 __all__ = [
+    "KVStore",
     "MemoryStore",
     "ReplayCache",
     "RevocationKind",
@@ -25,14 +27,13 @@ __all__ = [
     "open_store",
 ]
 
-RevocationKind = Literal["token", "jti", "task", "key"]
-
-
 @runtime_checkable
 class RevocationStore(Protocol):
     """Revocations by token id, jti, task id or key thumbprint."""
 
-    def revoke(self, kind: RevocationKind, value: str, *, until: float | None = None) -> None:
+    def revoke(
+        self, kind: RevocationKind, value: str, *, until: float | None = None, now: float = 0
+    ) -> None:
         """Revoke ``value``; ``until`` (POSIX seconds) lets the entry expire once moot."""
         ...
 
@@ -47,12 +48,12 @@ class RevocationStore(Protocol):
 class ReplayCache(Protocol):
     """Remembers proof ids until they expire; the check and the insert are one atomic step."""
 
-    def first_use(self, jti: str, *, expires_at: float, now: float) -> bool:
-        """True the first time ``jti`` is presented (and records it); False on a replay."""
+    def first_use(self, key: str, *, expires_at: float, now: float) -> bool:
+        """True the first time ``key`` is presented (and records it); False on a replay."""
         ...
 
 
-def open_store(url: str) -> MemoryStore | SQLiteStore:
+def open_store(url: str) -> KVStore:
     """Open the store a URL names.
 
     >>> open_store("memory://")
@@ -66,6 +67,8 @@ def open_store(url: str) -> MemoryStore | SQLiteStore:
         if not path:
             raise ConfigurationError(f"store URL {url!r} names no file (sqlite:///path)")
         return SQLiteStore(path)
-    if url.startswith("redis://") or url.startswith("rediss://"):
-        raise ConfigurationError("the Redis store is not available in this version")
-    raise ConfigurationError(f"unknown store URL {url!r} (memory://, sqlite:///file.sqlite)")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from .redis import RedisStore  # optional extra: delegation[redis]
+
+        return RedisStore.from_url(url)
+    raise ConfigurationError(f"unknown store URL {url!r} (memory://, sqlite:///file.sqlite, redis://host:port/db)")

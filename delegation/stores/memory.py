@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
-if TYPE_CHECKING:
-    from . import RevocationKind
+from .base import KVStore
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore:
-    """Revocations and replay cache in a dict, guarded by a lock.
+class MemoryStore(KVStore):
+    """Every namespace in one dict, guarded by a lock.
 
     >>> s = MemoryStore()
     >>> s.first_use("j1", expires_at=10, now=0), s.first_use("j1", expires_at=10, now=1)
@@ -21,36 +20,35 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._revoked: dict[tuple[str, str], float | None] = {}
-        self._seen: dict[str, float] = {}
+        self._data: dict[tuple[str, str], tuple[str, float | None]] = {}
         self._sweep_at = 1024
 
     def __repr__(self) -> str:
         return "MemoryStore()"
 
-    def revoke(self, kind: RevocationKind, value: str, *, until: float | None = None) -> None:
+    def first_use(self, key: str, *, expires_at: float, now: float) -> bool:
         with self._lock:
-            self._revoked[(kind, value)] = until
-
-    def first_revoked(
-        self, items: list[tuple[RevocationKind, str]], now: float
-    ) -> tuple[RevocationKind, str] | None:
-        with self._lock:
-            for item in items:
-                if item in self._revoked:
-                    until = self._revoked[item]
-                    if until is None or until > now:
-                        return item
-        return None
-
-    def first_use(self, jti: str, *, expires_at: float, now: float) -> bool:
-        with self._lock:
-            seen = self._seen.get(jti)
-            if seen is not None and seen > now:
+            held = self._data.get(("use", key))
+            if held is not None and (held[1] is None or held[1] > now):
                 return False
-            if len(self._seen) >= self._sweep_at:
+            if len(self._data) >= self._sweep_at:
                 # Sweep expired entries; next time only once the live set has doubled.
-                self._seen = {k: v for k, v in self._seen.items() if v > now}
-                self._sweep_at = max(1024, 2 * len(self._seen))
-            self._seen[jti] = expires_at
+                self._data = {
+                    k: v for k, v in self._data.items() if v[1] is None or v[1] > now
+                }
+                self._sweep_at = max(1024, 2 * len(self._data))
+            self._data[("use", key)] = ("", expires_at)
             return True
+
+    def put(self, ns: str, key: str, value: str, *, until: float | None, now: float) -> None:
+        with self._lock:
+            self._data[(ns, key)] = (value, until)
+
+    def get_many(self, ns: str, keys: Iterable[str], *, now: float) -> dict[str, str]:
+        out: dict[str, str] = {}
+        with self._lock:
+            for key in keys:
+                held = self._data.get((ns, key))
+                if held is not None and (held[1] is None or held[1] > now):
+                    out[key] = held[0]
+        return out

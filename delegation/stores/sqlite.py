@@ -1,7 +1,7 @@
 """SQLite store: one file, WAL, safe for several threads and processes at once.
 
-The replay check is one statement (insert, or take over an expired row), so two
-processes racing the same proof cannot both win.
+``first_use`` is one statement (insert, or take over an expired row), so two processes
+racing the same proof cannot both win.
 """
 
 from __future__ import annotations
@@ -9,25 +9,24 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 from ..errors import StoreUnavailable
-
-if TYPE_CHECKING:
-    from . import RevocationKind
+from .base import KVStore
 
 __all__ = ["SQLiteStore"]
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS revocations (
-    kind TEXT NOT NULL, value TEXT NOT NULL, until REAL, PRIMARY KEY (kind, value));
-CREATE TABLE IF NOT EXISTS replay (jti TEXT PRIMARY KEY, expires_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS replay_expiry ON replay (expires_at);
+CREATE TABLE IF NOT EXISTS kv (
+    ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, until REAL,
+    PRIMARY KEY (ns, key));
+CREATE INDEX IF NOT EXISTS kv_until ON kv (until);
+PRAGMA user_version = 1;
 """
 
 
-class SQLiteStore:
-    """Revocations and replay cache in one SQLite file.
+class SQLiteStore(KVStore):
+    """Every namespace in one table of one SQLite file.
 
     >>> import tempfile, os
     >>> s = SQLiteStore(os.path.join(tempfile.mkdtemp(), "s.sqlite"))
@@ -38,7 +37,7 @@ class SQLiteStore:
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
         self.path = os.fspath(path)
         self._lock = threading.Lock()
-        self._inserts = 0
+        self._writes = 0
         try:
             self._db = sqlite3.connect(
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
@@ -63,37 +62,37 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite store {self.path} failed: {exc}") from None
 
-    def revoke(self, kind: RevocationKind, value: str, *, until: float | None = None) -> None:
-        self._run(
-            "INSERT INTO revocations (kind, value, until) VALUES (?, ?, ?) "
-            "ON CONFLICT (kind, value) DO UPDATE SET until = excluded.until",
-            (kind, value, until),
-        )
+    def _sweep(self, now: float) -> None:
+        self._writes += 1
+        if self._writes % 256 == 0:  # now and then, without a timer thread
+            self._run("DELETE FROM kv WHERE until IS NOT NULL AND until <= ?", (now,))
 
-    def first_revoked(
-        self, items: list[tuple[RevocationKind, str]], now: float
-    ) -> tuple[RevocationKind, str] | None:
-        if not items:
-            return None
-        clause = " OR ".join("(kind = ? AND value = ?)" for _ in items)
-        params: list[object] = [x for item in items for x in item]
-        rows = self._run(
-            f"SELECT kind, value FROM revocations WHERE ({clause}) "  # noqa: S608 - placeholders only
-            "AND (until IS NULL OR until > ?)",
-            (*params, now),
-        ).fetchall()
-        hits = {(k, v) for k, v in rows}
-        return next((item for item in items if item in hits), None)
-
-    def first_use(self, jti: str, *, expires_at: float, now: float) -> bool:
+    def first_use(self, key: str, *, expires_at: float, now: float) -> bool:
         cur = self._run(
-            "INSERT INTO replay (jti, expires_at) VALUES (?, ?) "
-            "ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at "
-            "WHERE replay.expires_at <= ?",
-            (jti, expires_at, now),
+            "INSERT INTO kv (ns, key, value, until) VALUES ('use', ?, '', ?) "
+            "ON CONFLICT (ns, key) DO UPDATE SET until = excluded.until "
+            "WHERE kv.until IS NOT NULL AND kv.until <= ?",
+            (key, expires_at, now),
         )
-        first = cur.rowcount == 1
-        self._inserts += 1
-        if self._inserts % 256 == 0:  # sweep now and then, without a timer thread
-            self._run("DELETE FROM replay WHERE expires_at <= ?", (now,))
-        return first
+        self._sweep(now)
+        return cur.rowcount == 1
+
+    def put(self, ns: str, key: str, value: str, *, until: float | None, now: float) -> None:
+        self._run(
+            "INSERT INTO kv (ns, key, value, until) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, until = excluded.until",
+            (ns, key, value, until),
+        )
+        self._sweep(now)
+
+    def get_many(self, ns: str, keys: Iterable[str], *, now: float) -> dict[str, str]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = self._run(
+            f"SELECT key, value FROM kv WHERE ns = ? AND key IN ({marks}) "  # noqa: S608 - placeholders
+            "AND (until IS NULL OR until > ?)",
+            (ns, *wanted, now),
+        ).fetchall()
+        return {k: v for k, v in rows}
