@@ -31,12 +31,17 @@ The tree::
     │   ├── ProofMismatch             proof_mismatch
     │   ├── ProofReplayed             proof_replayed
     │   ├── ActionNotGranted          action_not_granted
-    │   └── PolicyDenied              policy_denied
+    │   ├── PolicyDenied              policy_denied
+    │   ├── ReceiptMissing            receipt_missing
+    │   ├── BadReceipt                bad_receipt
+    │   ├── AlreadyAccepted           already_accepted
+    │   └── TaskNotOpen               task_not_open
     ├── InvalidInput                  bad input that is not a token
     │   ├── InvalidKey                invalid_key
     │   ├── InvalidCapability         invalid_capability
     │   ├── InvalidRequest            invalid_request
     │   ├── InvalidRegistry           invalid_registry
+    │   ├── InvalidPolicy             invalid_policy
     │   └── FileError                 file_error
     ├── StoreUnavailable              store_unavailable
     ├── ConfigurationError            configuration_error
@@ -61,8 +66,10 @@ __all__ = [
     "ActMismatch",
     "ActionNotGranted",
     "AlgNotAllowed",
+    "AlreadyAccepted",
     "AudienceMismatch",
     "BadHeader",
+    "BadReceipt",
     "BadSignature",
     "BrokenLink",
     "ConfigurationError",
@@ -75,6 +82,7 @@ __all__ = [
     "InvalidCapability",
     "InvalidInput",
     "InvalidKey",
+    "InvalidPolicy",
     "InvalidRegistry",
     "InvalidRequest",
     "KeyNotRegistered",
@@ -86,11 +94,13 @@ __all__ = [
     "PrincipalMismatch",
     "ProofMismatch",
     "ProofReplayed",
+    "ReceiptMissing",
     "Revoked",
     "ScopeEscalation",
     "SecurityWarning",
     "StoreUnavailable",
     "TaskMismatch",
+    "TaskNotOpen",
     "TokenRejected",
     "UntrustedRoot",
     "WrongTokenType",
@@ -285,6 +295,30 @@ class PolicyDenied(TokenRejected):
     code = "policy_denied"
 
 
+class ReceiptMissing(TokenRejected):
+    """A receipt is required and a hop carries none (no evidence it was re-authorized)."""
+
+    code = "receipt_missing"
+
+
+class BadReceipt(TokenRejected):
+    """A hop's receipt is malformed, signed by the wrong key, or names another token."""
+
+    code = "bad_receipt"
+
+
+class AlreadyAccepted(TokenRejected):
+    """This delegation (token id) was already accepted once."""
+
+    code = "already_accepted"
+
+
+class TaskNotOpen(TokenRejected):
+    """The task is unknown, closed or past its deadline: nothing may be minted for it."""
+
+    code = "task_not_open"
+
+
 # --- bad input that is not a token --- #
 
 
@@ -316,6 +350,12 @@ class InvalidRegistry(InvalidInput):
     """A registry file or entry is malformed."""
 
     code = "invalid_registry"
+
+
+class InvalidPolicy(InvalidInput):
+    """A policy file or policy text is malformed (the message names line and field)."""
+
+    code = "invalid_policy"
 
 
 class FileError(InvalidInput):

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._jose import b64url_encode
+from .audit import AuditSink
 from .capabilities import Capability, Request, allows, covers
 from .clock import Clock, SystemClock
 from .errors import (
@@ -26,9 +27,12 @@ from .errors import (
     OversizedError,
     ScopeEscalation,
     SecurityWarning,
+    TaskNotOpen,
 )
 from .keys import AgentKey, PublicKey
 from .limits import Limits
+from .registry import Registry
+from .tasks import Elevation, Tasks
 from .tokens import (
     PROOF_TYP,
     RECEIPT_TYP,
@@ -44,7 +48,9 @@ from .tokens import (
     check_agent_id,
     encode_jws,
     parse_jws,
+    token_facts,
 )
+from .verify import VerifiedChain
 
 __all__ = ["Delegator", "new_jti"]
 
@@ -90,11 +96,21 @@ class Delegator:
     """
 
     def __init__(
-        self, key: AgentKey, *, clock: Clock | None = None, limits: Limits | None = None
+        self,
+        key: AgentKey,
+        *,
+        clock: Clock | None = None,
+        limits: Limits | None = None,
+        audit: AuditSink | None = None,
+        tasks: Tasks | None = None,
+        registry: Registry | None = None,
     ) -> None:
         self.key = key
         self.clock = clock or SystemClock()
         self.limits = limits or Limits()
+        self.audit = audit
+        self.tasks = tasks
+        self.registry = registry
 
     # --- tokens --- #
 
@@ -113,17 +129,23 @@ class Delegator:
         """Mint a root token (this key is the orchestrator's) and return a 1-token chain.
 
         ``depth`` is how many further hops the receiver may delegate (0 = leaf only).
-        Raises ``LifetimeExceeded``, ``OversizedError``, ``InvalidCapability``, ``InvalidKey``.
+        With ``tasks``, the task must be open and ``exp`` is clipped to its deadline; with
+        a ``registry``, the receiver's baseline bounds the grant unless an elevation of the
+        task covers the excess. Raises ``LifetimeExceeded``, ``OversizedError``,
+        ``InvalidCapability``, ``InvalidKey``, ``TaskNotOpen``, ``ScopeEscalation``.
         """
         now = int(self.clock.now())
+        task = task or f"task-{new_jti()}"
+        children = _caps(caps)
+        ttl, elevation = self._governed_ttl(now, ttl, task, to, children)
         claims = self._claims(
             now=now,
             to=to,
             to_key=to_key,
-            caps=_caps(caps),
+            caps=children,
             ttl=ttl,
             depth=depth,
-            task=task or f"task-{new_jti()}",
+            task=task,
             obo=obo,
             purpose=purpose,
             act={"sub": self.key.agent},
@@ -131,11 +153,13 @@ class Delegator:
             rcpt=None,
             ceiling=None,
         )
-        return Chain([self._sign(TOKEN_TYP, claims.to_payload())])
+        token = self._sign(TOKEN_TYP, claims.to_payload())
+        self._record("mint", token, elevation)
+        return Chain([token])
 
     def delegate(
         self,
-        chain: Chain | str,
+        chain: Chain | VerifiedChain | str,
         *,
         to: str,
         to_key: Mapping[str, Any] | PublicKey | AgentKey,
@@ -148,10 +172,16 @@ class Delegator:
         """Hand a narrower slice of ``chain`` (which this key must hold) on to ``to``.
 
         ``depth`` defaults to the parent's minus one. The child keeps the chain's task and
-        principal and may not outlive its parent. Returns a new, longer chain.
+        principal and may not outlive its parent. Given the result of ``Verifier.accept``,
+        the child carries this agent's signed receipt of that acceptance (``rcpt``).
+        Returns a new, longer chain.
         Raises ``HolderMismatch``, ``ScopeEscalation``, ``DepthExceeded``,
         ``LifetimeExceeded``, ``Expired``, ``OversizedError``.
         """
+        if isinstance(chain, VerifiedChain):
+            if chain.action == "accept" and receipt is None and chain.policy_digest:
+                receipt = self.receipt(chain.token_ids[-1], policy_digest=chain.policy_digest)
+            chain = chain.chain
         chain = chain if isinstance(chain, Chain) else Chain.parse(chain)
         if len(chain) + 1 > self.limits.max_chain_length:
             raise OversizedError(
@@ -171,6 +201,7 @@ class Delegator:
         for child in children:
             if not any(covers(p, child) for p in parent.caps):
                 raise ScopeEscalation(f"capability {child} is not covered by the chain's grants")
+        ttl, elevation = self._governed_ttl(now, ttl, parent.task, to, children)
         claims = self._claims(
             now=now,
             to=to,
@@ -186,7 +217,44 @@ class Delegator:
             rcpt=receipt,
             ceiling=parent.exp,
         )
-        return Chain([*chain.tokens, self._sign(TOKEN_TYP, claims.to_payload())])
+        token = self._sign(TOKEN_TYP, claims.to_payload())
+        self._record("delegate", token, elevation)
+        return Chain([*chain.tokens, token])
+
+    def _governed_ttl(
+        self, now: int, ttl: int, task: str, to: str, caps: list[Capability]
+    ) -> tuple[int, Elevation | None]:
+        """Apply the task deadline and the receiver's baseline; say which elevation was used."""
+        limit: float | None = None
+        if self.tasks is not None:
+            limit = self.tasks.require_open(task).deadline
+        elevation = None
+        entry = self.registry.agents.get(to) if self.registry is not None else None
+        if entry is not None and entry.baseline:
+            excess = [c for c in caps if not any(covers(b, c) for b in entry.baseline)]
+            if excess:
+                elevation = self.tasks.elevation(task) if self.tasks is not None else None
+                if elevation is None or any(
+                    not any(covers(e, c) for e in elevation.caps) for c in excess
+                ):
+                    raise ScopeEscalation(
+                        f"{excess[0]} exceeds the baseline of {to}; it needs an approved "
+                        f"elevation of task {task}"
+                    )
+                limit = elevation.until if limit is None else min(limit, elevation.until)
+        if limit is not None and isinstance(ttl, int) and now + ttl > limit:
+            ttl = int(limit - now)  # clipped to the task deadline / elevation end
+            if ttl <= 0:
+                raise TaskNotOpen(f"task {task} has no time left to mint in")
+        return ttl, elevation
+
+    def _record(self, event: str, token: str, elevation: Elevation | None) -> None:
+        if self.audit is None:
+            return
+        fields: dict[str, Any] = {"token": token_facts(parse_jws(token, DelegationClaims))}
+        if elevation is not None:
+            fields["elevation"] = elevation.id
+        self.audit.append(event, fields)
 
     def _claims(
         self,

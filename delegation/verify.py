@@ -10,9 +10,9 @@ unexpected failure inside a check raises ``InternalError``: a check that errors 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .audit import AuditSink
 from .capabilities import Capability, Request, allows, covers
@@ -21,8 +21,10 @@ from .errors import (
     ActionNotGranted,
     ActMismatch,
     AlgNotAllowed,
+    AlreadyAccepted,
     AudienceMismatch,
     BadHeader,
+    BadReceipt,
     BadSignature,
     BrokenLink,
     ConfigurationError,
@@ -41,6 +43,7 @@ from .errors import (
     PrincipalMismatch,
     ProofMismatch,
     ProofReplayed,
+    ReceiptMissing,
     Revoked,
     ScopeEscalation,
     StoreUnavailable,
@@ -56,14 +59,17 @@ from .stores import ReplayCache, RevocationKind, RevocationStore
 from .stores.memory import MemoryStore
 from .tokens import (
     PROOF_TYP,
+    RECEIPT_TYP,
     TOKEN_TYP,
     Chain,
     DelegationClaims,
     ProofClaims,
+    ReceiptClaims,
     UnverifiedToken,
     act_path,
     check_agent_id,
     parse_jws,
+    token_facts,
 )
 
 __all__ = ["VerifiedChain", "Verifier"]
@@ -78,7 +84,10 @@ class VerifiedChain:
     """A chain that passed verification (built only by :class:`Verifier`).
 
     ``path`` is the root issuer followed by each hop's subject; ``depth`` the number of
-    hops; ``remaining_depth`` how many further hops the holder may delegate.
+    hops; ``remaining_depth`` how many further hops the holder may delegate. ``action``
+    says which call built it: ``verify`` (a request with its proof), ``accept`` (an inbound
+    delegation accepted under ``policy_digest``; hand it to ``Delegator.delegate`` to
+    attach the receipt), or ``chain`` (steps 1-7 only).
     """
 
     holder: str
@@ -95,6 +104,8 @@ class VerifiedChain:
     chain: Chain = field(repr=False)
     request: Request | None = None
     decision: Decision | None = None
+    action: Literal["verify", "accept", "chain"] = "chain"
+    policy_digest: str | None = None
     _seal: object = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -120,7 +131,11 @@ class VerifiedChain:
         if self.request is not None:
             out["request"] = {"tool": self.request.tool, "resource": self.request.resource}
         if self.decision is not None:
-            out["decision"] = {"effect": self.decision.effect, "rules": list(self.decision.rules)}
+            out["decision"] = {
+                "effect": self.decision.effect,
+                "rules": list(self.decision.rules),
+                "policy": self.policy_digest,
+            }
         return out
 
 
@@ -160,8 +175,11 @@ class Verifier:
     Parameters: ``registry`` (trusted roots, known agents), ``audience`` (this verifier's
     agent id, which proofs must name), ``policy`` (required: choose
     :class:`~delegation.ChainGrantsOnly` on purpose if the chain is your whole policy),
-    ``revocations`` and ``replay`` (shared stores; in-memory by default), ``audit``
-    (a sink for every decision), ``clock``, ``limits``, ``algorithms`` (allow-list).
+    ``revocations`` and ``replay`` (shared stores; in-memory by default; one store may
+    serve both), ``audit`` (a sink for every decision), ``clock``, ``limits``,
+    ``algorithms`` (allow-list), ``environment`` (attributes policies may match, such as
+    ``{"env": "prod"}``), ``require_receipts`` (every non-root hop must carry its
+    issuer's signed acceptance of the parent).
 
     Warning: the stores must be shared by every verifier of a deployment, or a revoked
     token or replayed proof is accepted by the verifier that did not hear of it.
@@ -179,6 +197,8 @@ class Verifier:
         clock: Clock | None = None,
         limits: Limits | None = None,
         algorithms: Iterable[str] = ("EdDSA", "ES256"),
+        environment: Mapping[str, Any] | None = None,
+        require_receipts: bool = False,
     ) -> None:
         if not isinstance(registry, Registry):
             raise ConfigurationError("Verifier needs a Registry")
@@ -201,33 +221,50 @@ class Verifier:
         self.clock = clock or SystemClock()
         self.limits = limits or Limits()
         self.algorithms = algs
+        self.environment: Mapping[str, Any] = dict(environment or {})
+        self.require_receipts = require_receipts
 
     # --- public entry points --- #
 
-    def verify(self, chain: Chain | str, proof: str, request: Request) -> VerifiedChain:
+    def verify(
+        self,
+        chain: Chain | str,
+        proof: str,
+        request: Request,
+        *,
+        labels: Mapping[str, Any] | None = None,
+    ) -> VerifiedChain:
         """Verify ``chain`` and ``proof`` for ``request`` now; return the verified chain.
 
-        Raises a :class:`~delegation.DelegationError` subclass with a stable ``code``.
-        Every decision, allow or deny, goes to the audit sink.
+        ``labels`` are facts about this request the caller knows and policies may match
+        (``{"sensitivity": "high"}``). Raises a :class:`~delegation.DelegationError`
+        subclass with a stable ``code``. Every decision, allow or deny, is audited.
         """
         facts: dict[str, Any] = {"audience": self.audience}
-        try:
-            verified = self._verify(chain, proof, request, facts)
-        except DelegationError as exc:
-            self._record("verify", facts, exc)
-            raise
-        except Exception as exc:  # a check that errors must deny
-            err = InternalError(f"verification failed unexpectedly: {type(exc).__name__}")
-            self._record("verify", facts, err)
-            raise err from exc
-        self._record("verify", facts, None)
-        return verified
+        return self._decide(
+            "verify", facts, lambda: self._verify(chain, proof, request, labels, facts)
+        )
+
+    def accept(
+        self, chain: Chain | str, *, labels: Mapping[str, Any] | None = None
+    ) -> VerifiedChain:
+        """The receiving agent's check of an inbound delegation, before it does any work.
+
+        Steps 1-7, then: the leaf must be delegated to this verifier's audience, the
+        policy decides on action ``"accept"`` (these capabilities, for this task, from
+        this delegator), and a given token is accepted only once (shared replay store).
+        Audited as event ``accept``. Pass the result to ``Delegator.delegate`` to hand a
+        slice on with a receipt. Raises ``audience_mismatch``, ``policy_denied``,
+        ``already_accepted`` and every chain code.
+        """
+        facts: dict[str, Any] = {"audience": self.audience}
+        return self._decide("accept", facts, lambda: self._accept(chain, labels, facts))
 
     def verify_chain(self, chain: Chain | str) -> VerifiedChain:
         """Steps 1-7 only: the chain is genuine, linked, in time, attenuated, unrevoked.
 
-        For a receiving agent checking an inbound delegation before it does any work.
-        No proof is checked and no policy runs; nothing is audited.
+        No proof is checked, no policy runs, nothing is audited: for inspection with
+        trust (``accept`` is the receiving agent's call).
         """
         try:
             tokens, _ = self._chain_checks(chain, {})
@@ -235,12 +272,32 @@ class Verifier:
             raise
         except Exception as exc:  # a check that errors must deny
             raise InternalError(f"verification failed unexpectedly: {type(exc).__name__}") from exc
-        return self._build(chain, tokens, None, None)
+        return self._build(chain, tokens, None, None, "chain")
+
+    def _decide(
+        self, event: str, facts: dict[str, Any], run: Callable[[], VerifiedChain]
+    ) -> VerifiedChain:
+        try:
+            verified = run()
+        except DelegationError as exc:
+            self._record(event, facts, exc)
+            raise
+        except Exception as exc:  # a check that errors must deny
+            err = InternalError(f"verification failed unexpectedly: {type(exc).__name__}")
+            self._record(event, facts, err)
+            raise err from exc
+        self._record(event, facts, None)
+        return verified
 
     # --- the steps --- #
 
     def _verify(
-        self, chain: Chain | str, proof: str, request: Request, facts: dict[str, Any]
+        self,
+        chain: Chain | str,
+        proof: str,
+        request: Request,
+        labels: Mapping[str, Any] | None,
+        facts: dict[str, Any],
     ) -> VerifiedChain:
         if not isinstance(request, Request):
             raise InvalidRequest("request must be a delegation.Request")
@@ -252,8 +309,39 @@ class Verifier:
             }
         tokens, keys = self._chain_checks(chain, facts)
         now = self.clock.now()
-        leaf: DelegationClaims = tokens[-1].claims
         self._check_proof(proof, tokens[-1], keys[-1], request, now, facts)
+        decision = self._policy(tokens, request, labels, now, "invoke", facts)
+        return self._build(chain, tokens, request, decision, "verify")
+
+    def _accept(
+        self, chain: Chain | str, labels: Mapping[str, Any] | None, facts: dict[str, Any]
+    ) -> VerifiedChain:
+        tokens, _ = self._chain_checks(chain, facts)
+        leaf: DelegationClaims = tokens[-1].claims
+        if leaf.sub != self.audience:
+            raise AudienceMismatch(
+                f"the delegation is for {leaf.sub}, not for this agent ({self.audience})",
+                hop=len(tokens) - 1,
+                claim="sub",
+            )
+        now = self.clock.now()
+        decision = self._policy(tokens, None, labels, now, "accept", facts)
+        leaf_id = tokens[-1].token_id
+        expires_at = leaf.exp + self.limits.clock_skew
+        if not self.replay.first_use(f"accept:{leaf_id}", expires_at=expires_at, now=now):
+            raise AlreadyAccepted(f"token {leaf_id} was already accepted", hop=len(tokens) - 1)
+        return self._build(chain, tokens, None, decision, "accept")
+
+    def _policy(
+        self,
+        tokens: list[UnverifiedToken],
+        request: Request | None,
+        labels: Mapping[str, Any] | None,
+        now: float,
+        action: Literal["invoke", "accept"],
+        facts: dict[str, Any],
+    ) -> Decision:
+        leaf: DelegationClaims = tokens[-1].claims
         path = _path(tokens)
         context = PolicyContext(
             holder=leaf.sub,
@@ -267,15 +355,23 @@ class Verifier:
             purpose=_purpose(tokens),
             capabilities=tuple(leaf.caps),
             time=now,
-            labels=labels or {},
-            tool_labels=self.registry.tool_labels(request.tool),
+            action=action,
+            delegator=leaf.iss,
+            labels=dict(labels or {}),
+            tool_labels=self.registry.tool_labels(request.tool) if request else frozenset(),
             environment=self.environment,
         )
         decision = self.policy.decide(context)
-        facts["policy"] = {"effect": decision.effect, "rules": list(decision.rules)}
+        facts["policy"] = {
+            "effect": decision.effect,
+            "rules": list(decision.rules),
+            "digest": self.policy.digest,
+        }
+        if labels:
+            facts["labels"] = dict(labels)
         if not decision.allowed:
             raise PolicyDenied(f"policy denied: {decision.reason or 'no rule allows it'}")
-        return self._build(chain, tokens, request, decision)
+        return decision
 
     def _chain_checks(
         self, chain: Chain | str, facts: dict[str, Any]
@@ -288,6 +384,7 @@ class Verifier:
         now = self.clock.now()
         self._check_times(tokens, now)  # 5
         self._check_attenuation(tokens)  # 6
+        self._check_receipts(tokens, keys)  # 6, re-authorization evidence
         self._check_revocation(tokens, keys, now)  # 7
         return tokens, keys
 
@@ -332,7 +429,7 @@ class Verifier:
                 ) from None
             tokens.append(t)
         if self.audit is not None:
-            facts["chain"] = [_token_facts(t) for t in tokens]
+            facts["chain"] = [token_facts(t) for t in tokens]
         return tokens, keys
 
     def _check_header(self, header: Mapping[str, Any], typ: str, *, hop: int | None) -> None:
@@ -477,6 +574,39 @@ class Verifier:
                     f"token {i}: act does not mirror the chain's issuers", hop=i, claim="act"
                 )
 
+    def _check_receipts(self, tokens: list[UnverifiedToken], keys: list[PublicKey]) -> None:
+        skew = self.limits.clock_skew
+        for i in range(1, len(tokens)):
+            child: DelegationClaims = tokens[i].claims
+            if child.rcpt is None:
+                if self.require_receipts:
+                    raise ReceiptMissing(
+                        f"token {i} carries no receipt: no evidence that {child.iss} "
+                        f"verified and accepted token {i - 1}",
+                        hop=i,
+                        claim="rcpt",
+                    )
+                continue
+            what = f"token {i} receipt"
+            try:
+                r = parse_jws(
+                    child.rcpt, ReceiptClaims, what=what, max_bytes=self.limits.max_token_bytes
+                )
+                self._check_header(r.header, RECEIPT_TYP, hop=i)
+                self._check_signature(r, keys[i - 1], hop=i, whose=f"the key of {child.iss}")
+            except DelegationError as exc:
+                raise BadReceipt(f"{what}: {exc.message}", hop=i, claim="rcpt") from None
+            rc: ReceiptClaims = r.claims
+            if rc.par != tokens[i - 1].token_id:
+                raise BadReceipt(
+                    f"{what} accepts another token, not token {i - 1}", hop=i, claim="rcpt"
+                )
+            parent: DelegationClaims = tokens[i - 1].claims
+            if not parent.iat - skew <= rc.iat <= child.iat + skew:
+                raise BadReceipt(
+                    f"{what} is dated outside the hop it evidences", hop=i, claim="rcpt"
+                )
+
     def _check_revocation(
         self, tokens: list[UnverifiedToken], keys: list[PublicKey], now: float
     ) -> None:
@@ -549,6 +679,7 @@ class Verifier:
         tokens: list[UnverifiedToken],
         request: Request | None,
         decision: Decision | None,
+        action: Literal["verify", "accept", "chain"],
     ) -> VerifiedChain:
         leaf: DelegationClaims = tokens[-1].claims
         path = _path(tokens)
@@ -567,6 +698,8 @@ class Verifier:
             chain=chain if isinstance(chain, Chain) else Chain([t.raw for t in tokens]),
             request=request,
             decision=decision,
+            action=action,
+            policy_digest=self.policy.digest if decision is not None else None,
             _seal=_SEAL,
         )
 
@@ -594,23 +727,3 @@ def _path(tokens: list[UnverifiedToken]) -> tuple[str, ...]:
 def _purpose(tokens: list[UnverifiedToken]) -> str | None:
     # The newest stated purpose is the one the holder acts under.
     return next((t.claims.pur for t in reversed(tokens) if t.claims.pur), None)
-
-
-def _token_facts(t: UnverifiedToken) -> dict[str, Any]:
-    c: DelegationClaims = t.claims
-    return {
-        "token_id": t.token_id,
-        "parent": c.prf,
-        "iss": c.iss,
-        "sub": c.sub,
-        "jti": c.jti,
-        "kid": t.header.get("kid"),
-        "cnf_kid": c.cnf.jwk.get("kid"),
-        "task": c.task,
-        "obo": c.obo,
-        "iat": c.iat,
-        "exp": c.exp,
-        "dpth": c.dpth,
-        "caps": [cap.to_wire() for cap in c.caps],
-        "receipt": c.rcpt is not None,
-    }

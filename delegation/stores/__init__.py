@@ -27,6 +27,7 @@ __all__ = [
     "open_store",
 ]
 
+
 @runtime_checkable
 class RevocationStore(Protocol):
     """Revocations by token id, jti, task id or key thumbprint."""
@@ -71,4 +72,6 @@ def open_store(url: str) -> KVStore:
         from .redis import RedisStore  # optional extra: delegation[redis]
 
         return RedisStore.from_url(url)
-    raise ConfigurationError(f"unknown store URL {url!r} (memory://, sqlite:///file.sqlite, redis://host:port/db)")
+    raise ConfigurationError(
+        f"unknown store URL {url!r} (memory://, sqlite:///file.sqlite, redis://host:port/db)"
+    )

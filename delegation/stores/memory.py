@@ -33,9 +33,7 @@ class MemoryStore(KVStore):
                 return False
             if len(self._data) >= self._sweep_at:
                 # Sweep expired entries; next time only once the live set has doubled.
-                self._data = {
-                    k: v for k, v in self._data.items() if v[1] is None or v[1] > now
-                }
+                self._data = {k: v for k, v in self._data.items() if v[1] is None or v[1] > now}
                 self._sweep_at = max(1024, 2 * len(self._data))
             self._data[("use", key)] = ("", expires_at)
             return True

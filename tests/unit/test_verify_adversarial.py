@@ -1632,7 +1632,11 @@ def test_policy_denial_is_policy_denied(world: World) -> None:
     chain = world.chain(2)
     err = rejected(world, chain, world.prove(chain), policy=DenyAll())
     assert (err.code, err.hop) == ("policy_denied", None)
-    assert world.audit.records[-1]["policy"] == {"effect": "deny", "rules": ["no-crm-at-night"]}
+    assert world.audit.records[-1]["policy"] == {
+        "effect": "deny",
+        "rules": ["no-crm-at-night"],
+        "digest": "deny-all",
+    }
 
 
 def test_policy_crash_is_internal_error(world: World) -> None:
