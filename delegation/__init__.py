@@ -70,6 +70,7 @@ from .mint import Delegator
 from .policy import ChainGrantsOnly, Decision, Policy, PolicyContext
 from .registry import Registry
 from .stores import MemoryStore, ReplayCache, RevocationStore, SQLiteStore, open_store
+from .tasks import Elevation, TaskInfo, Tasks
 from .tokens import Chain, UnverifiedToken, parse_unverified
 from .verify import VerifiedChain, Verifier
 
@@ -101,6 +102,7 @@ __all__ = [
     "DelegationError",
     "Delegator",
     "DepthExceeded",
+    "Elevation",
     "Expired",
     "FileError",
     "FixedClock",
@@ -139,8 +141,10 @@ __all__ = [
     "SecurityWarning",
     "StoreUnavailable",
     "SystemClock",
+    "TaskInfo",
     "TaskMismatch",
     "TaskNotOpen",
+    "Tasks",
     "TokenRejected",
     "UntrustedRoot",
     "UnverifiedToken",

@@ -69,6 +69,8 @@ from delegation import (
     verify_log,
 )
 from delegation._files import read_text
+from delegation.stores import KVStore
+from delegation.tasks import Tasks
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -418,17 +420,45 @@ def _close(store: object) -> None:
         close()
 
 
+def _tasks(ns: argparse.Namespace) -> tuple[Tasks, KVStore]:
+    store = open_store(ns.store)
+    return Tasks(store, audit=JsonlAudit(ns.audit)), store
+
+
 def _cmd_revoke(ns: argparse.Namespace) -> int:
     kind, value = next((k, v) for k in _REVOCATION_KINDS if (v := getattr(ns, k)) is not None)
     if not value.strip():
         raise InvalidInput(f"--{kind} needs a non-empty value")
-    store = open_store(ns.store)
+    tasks, store = _tasks(ns)
     try:
-        store.revoke(kind, value)
+        tasks.revoke(kind, value, reason=ns.reason)
     finally:
         _close(store)
     payload = {"ok": True, "revoked": {"kind": kind, "value": value}, "store": ns.store}
-    _emit(ns, payload, f"revoked {kind} {value} in {ns.store}")
+    _emit(ns, payload, f"revoked {kind} {value} in {ns.store} (recorded in {ns.audit})")
+    return _EXIT_OK
+
+
+def _cmd_task_open(ns: argparse.Namespace) -> int:
+    ttl = parse_duration(ns.deadline)
+    tasks, store = _tasks(ns)
+    try:
+        info = tasks.open(ns.task, ttl=ttl, owner=ns.owner, purpose=ns.purpose)
+    finally:
+        _close(store)
+    payload = {"ok": True, "task": info.to_dict(), "store": ns.store}
+    _emit(ns, payload, f"task {info.task} open until {_iso(int(info.deadline))}")
+    return _EXIT_OK
+
+
+def _cmd_task_close(ns: argparse.Namespace) -> int:
+    tasks, store = _tasks(ns)
+    try:
+        tasks.close(ns.task, reason=ns.reason)
+    finally:
+        _close(store)
+    payload = {"ok": True, "closed": ns.task, "store": ns.store}
+    _emit(ns, payload, f"task {ns.task} closed: every chain of it is now revoked")
     return _EXIT_OK
 
 
@@ -673,13 +703,31 @@ def _build_parser() -> _Parser:
     p = command(sub, "inspect", _cmd_inspect, "show a chain's hops (without verifying)")
     chain_opt(p)
 
+    def state_opts(p: _Parser) -> None:
+        p.add_argument("--store", default=DEFAULT_STORE, metavar="URL")
+        p.add_argument("--audit", default=DEFAULT_AUDIT, metavar="FILE")
+
     p = command(sub, "revoke", _cmd_revoke, "revoke a token, jti, task or key")
-    p.add_argument("--store", default=DEFAULT_STORE, metavar="URL")
+    state_opts(p)
+    p.add_argument("--reason", metavar="TEXT", help="recorded in the audit log")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--token", metavar="ID", help="token id (revokes every chain below)")
     which.add_argument("--jti", metavar="J")
     which.add_argument("--task", metavar="T")
     which.add_argument("--key", metavar="KID", help="key thumbprint")
+
+    task = sub.add_parser("task", parents=[common], help="open or close a task (JIT)")
+    task_sub = task.add_subparsers(dest="task_command", required=True, metavar="COMMAND")
+    p = command(task_sub, "open", _cmd_task_open, "open a task until a deadline")
+    p.add_argument("--task", required=True, metavar="T")
+    p.add_argument("--deadline", required=True, metavar="DUR", help="e.g. 30m, 2h")
+    p.add_argument("--owner", metavar="ID", help="who opened it (recorded)")
+    p.add_argument("--purpose", metavar="TEXT", help="why (recorded)")
+    state_opts(p)
+    p = command(task_sub, "close", _cmd_task_close, "close a task: revoke all its chains")
+    p.add_argument("--task", required=True, metavar="T")
+    p.add_argument("--reason", metavar="TEXT", help="recorded in the audit log")
+    state_opts(p)
 
     aud = sub.add_parser("audit", parents=[common], help="check an audit log")
     aud_sub = aud.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")

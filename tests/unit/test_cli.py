@@ -461,7 +461,7 @@ def test_same_flow_in_process(
     assert json.loads(out(*verify, "--json", code=1))["code"] == "proof_replayed"
     assert "purpose  audit prep" in out("inspect", "--chain", "c1.txt")
     assert "revoked key" in out("revoke", "--key", "some-kid")
-    assert "2 records" in out("audit", "verify", "delegation-audit.jsonl")
+    assert "3 records" in out("audit", "verify", "delegation-audit.jsonl")  # 2 verify + revoke
 
     text = out("demo", "--out", "story")
     assert "every step behaved as it must" in text
@@ -757,3 +757,30 @@ def test_parse_time_and_args() -> None:
         "e": "",
         "nan": "NaN",
     }
+
+
+def test_task_open_close_and_audited_revoke(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """task open/close and revoke write the store and the audit log; reopening is refused."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["task", "open", "--task", "T-1", "--deadline", "10m", "--json"]) == 0
+    opened = json.loads(capsys.readouterr().out)
+    assert opened["task"]["deadline"] - opened["task"]["opened_at"] == 600
+    assert main(["revoke", "--jti", "J-1", "--reason", "leaked"]) == 0
+    assert main(["task", "close", "--task", "T-1", "--reason", "done"]) == 0
+    capsys.readouterr()
+    assert main(["task", "open", "--task", "T-1", "--deadline", "10m"]) == 2
+    assert capsys.readouterr().err.startswith("error: task_not_open: ")
+    lines = (tmp_path / "delegation-audit.jsonl").read_text().splitlines()
+    events = [json.loads(line)["event"] for line in lines]
+    assert events == ["task_open", "revoke", "task_close"]
+    assert main(["audit", "verify", "delegation-audit.jsonl"]) == 0
+    from delegation import open_store
+
+    store = open_store("sqlite:///delegation-store.sqlite")
+    try:
+        assert store.first_revoked([("task", "T-1")], now=time.time()) == ("task", "T-1")
+        assert store.first_revoked([("jti", "J-1")], now=time.time()) == ("jti", "J-1")
+    finally:
+        store.close()
