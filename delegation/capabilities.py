@@ -20,6 +20,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Annotated, Any, Self
 from urllib.parse import unquote
 
@@ -165,18 +166,46 @@ def _is_number(v: object) -> bool:
 
 
 def json_equal(a: object, b: object) -> bool:
-    """JSON equality: numbers by value, ``true`` never equals ``1``."""
+    """JSON equality: numbers by value, ``true`` never equals ``1``; frozen forms equal thawed.
+
+    >>> json_equal(1, 1.0), json_equal(True, 1), json_equal([1, {"a": 2}], (1, {"a": 2}))
+    (True, False, True)
+    """
     if _is_number(a) and _is_number(b):
         return a == b
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, list):
-        assert isinstance(b, list)
-        return len(a) == len(b) and all(map(json_equal, a, b))
-    if isinstance(a, dict):
-        assert isinstance(b, dict)
-        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
-    return a == b
+    if isinstance(a, list | tuple):
+        return (
+            isinstance(b, list | tuple) and len(a) == len(b) and all(map(json_equal, a, b))
+        )
+    if isinstance(a, Mapping):
+        return (
+            isinstance(b, Mapping)
+            and a.keys() == b.keys()
+            and all(json_equal(a[k], b[k]) for k in a)
+        )
+    return type(a) is type(b) and a == b
+
+
+def freeze(value: Any) -> Any:
+    """A deeply immutable copy of a JSON value: lists become tuples, objects read-only maps.
+
+    Parsed tokens are cached and shared between verifications, so nothing reachable from
+    a capability may be mutable.
+    """
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """A fresh, mutable JSON copy of a frozen value (for the wire form)."""
+    if isinstance(value, tuple | list):
+        return [thaw(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    return value
 
 
 class Constraint(BaseModel):
@@ -200,11 +229,20 @@ class Constraint(BaseModel):
     def _check(self) -> Self:
         if not self.model_fields_set:
             raise ValueError("a constraint needs one of max, min, one_of, equals, prefix")
+        # Deeply immutable: a cached token's constraints must not be changeable by anyone.
+        if self.one_of is not None:
+            object.__setattr__(self, "one_of", freeze(self.one_of))
+        if isinstance(self.equals, list | dict):
+            object.__setattr__(self, "equals", freeze(self.equals))
         return self
 
     def kinds(self) -> dict[str, Any]:
-        """The kinds that are set, as in the wire form."""
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        """The kinds that are set, as in the wire form (fresh, mutable copies).
+
+        >>> Constraint(one_of=["eu", "us"]).kinds()
+        {'one_of': ['eu', 'us']}
+        """
+        return {k: thaw(v) for k, v in self.__dict__.items() if v is not None}
 
     def satisfied_by(self, value: object) -> bool:
         """True when ``value`` is within every kind of this constraint."""
@@ -274,7 +312,7 @@ class Capability(BaseModel):
 
     tool: ToolPattern
     resource: StrictStr = "**"
-    constraints: dict[StrictStr, Constraint] = Field(default_factory=dict, max_length=64)
+    constraints: Mapping[StrictStr, Constraint] = Field(default_factory=dict, max_length=64)
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -291,6 +329,11 @@ class Capability(BaseModel):
     def _resource(cls, v: str) -> str:
         _split(v, "/", True)
         return v
+
+    @field_validator("constraints")
+    @classmethod
+    def _read_only(cls, v: dict[str, Constraint]) -> Mapping[str, Constraint]:
+        return MappingProxyType(v)
 
     @classmethod
     def from_wire(cls, value: object) -> Capability:

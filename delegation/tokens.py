@@ -161,7 +161,8 @@ class DelegationClaims(_Closed):
     prf: B64Id | None = None
     task: Label
     obo: Label | None = None
-    caps: list[Capability] = Field(min_length=1, max_length=256)
+    # A tuple (lists arrive from JSON): parsed tokens are cached and must stay immutable.
+    caps: tuple[Capability, ...] = Field(min_length=1, max_length=256, strict=False)
     dpth: Annotated[StrictInt, Field(ge=0, le=64)]
     act: Act
     pur: Annotated[StrictStr, Field(max_length=1024)] | None = None

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ._cache import TokenCache
 from .audit import AuditSink
 from .capabilities import Capability, Request, allows, covers
 from .clock import Clock, SystemClock
@@ -179,7 +180,9 @@ class Verifier:
     serve both), ``audit`` (a sink for every decision), ``clock``, ``limits``,
     ``algorithms`` (allow-list), ``environment`` (attributes policies may match, such as
     ``{"env": "prod"}``), ``require_receipts`` (every non-root hop must carry its
-    issuer's signed acceptance of the parent).
+    issuer's signed acceptance of the parent), ``token_cache`` (how many parsed tokens and
+    their signature verdicts to remember, 0 = off; time, revocation, attenuation and
+    policy are checked on every call regardless).
 
     Warning: the stores must be shared by every verifier of a deployment, or a revoked
     token or replayed proof is accepted by the verifier that did not hear of it.
@@ -199,6 +202,7 @@ class Verifier:
         algorithms: Iterable[str] = ("EdDSA", "ES256"),
         environment: Mapping[str, Any] | None = None,
         require_receipts: bool = False,
+        token_cache: int = 4096,
     ) -> None:
         if not isinstance(registry, Registry):
             raise ConfigurationError("Verifier needs a Registry")
@@ -223,6 +227,9 @@ class Verifier:
         self.algorithms = algs
         self.environment: Mapping[str, Any] = dict(environment or {})
         self.require_receipts = require_receipts
+        if not isinstance(token_cache, int) or token_cache < 0:
+            raise ConfigurationError("token_cache must be a size >= 0 (0 turns it off)")
+        self._cache = TokenCache(token_cache)
 
     # --- public entry points --- #
 
@@ -403,34 +410,43 @@ class Verifier:
             )
         tokens: list[UnverifiedToken] = []
         keys: list[PublicKey] = []
+        now = self.clock.now()
         for i, raw in enumerate(chain.tokens):
-            try:
-                t = parse_jws(
-                    raw, DelegationClaims, what=f"token {i}", max_bytes=self.limits.max_token_bytes
+            cached = self._cache.get(raw, now=now)
+            if cached is None:
+                cached = self._parse_token(raw, i)
+                self._cache.put(
+                    cached[0], cached[1], expires=cached[0].claims.exp + self.limits.clock_skew
                 )
-            except DelegationError as exc:
-                raise _with_hop(exc, i) from None
-            claims: DelegationClaims = t.claims
-            if len(claims.caps) > self.limits.max_caps_per_token:
-                raise OversizedError(
-                    f"token {i} has {len(claims.caps)} capabilities, "
-                    f"over {self.limits.max_caps_per_token}",
-                    hop=i,
-                )
-            if claims.aud != claims.sub:
-                raise MalformedError(
-                    f"token {i}: aud must name the hop's receiver (sub)", hop=i, claim="aud"
-                )
-            try:
-                keys.append(PublicKey.from_jwk(claims.cnf.jwk))
-            except DelegationError as exc:
-                raise MalformedError(
-                    f"token {i}: cnf.jwk: {exc.message}", hop=i, claim="cnf"
-                ) from None
-            tokens.append(t)
+            tokens.append(cached[0])
+            keys.append(cached[1])
         if self.audit is not None:
             facts["chain"] = [token_facts(t) for t in tokens]
         return tokens, keys
+
+    def _parse_token(self, raw: str, i: int) -> tuple[UnverifiedToken, PublicKey]:
+        try:
+            t = parse_jws(
+                raw, DelegationClaims, what=f"token {i}", max_bytes=self.limits.max_token_bytes
+            )
+        except DelegationError as exc:
+            raise _with_hop(exc, i) from None
+        claims: DelegationClaims = t.claims
+        if len(claims.caps) > self.limits.max_caps_per_token:
+            raise OversizedError(
+                f"token {i} has {len(claims.caps)} capabilities, "
+                f"over {self.limits.max_caps_per_token}",
+                hop=i,
+            )
+        if claims.aud != claims.sub:
+            raise MalformedError(
+                f"token {i}: aud must name the hop's receiver (sub)", hop=i, claim="aud"
+            )
+        try:
+            key = PublicKey.from_jwk(claims.cnf.jwk)
+        except DelegationError as exc:
+            raise MalformedError(f"token {i}: cnf.jwk: {exc.message}", hop=i, claim="cnf") from None
+        return t, key
 
     def _check_header(self, header: Mapping[str, Any], typ: str, *, hop: int | None) -> None:
         what = "proof" if hop is None else f"token {hop}"
@@ -456,7 +472,13 @@ class Verifier:
             raise BadHeader(f"{what}: header needs a 'kid' string", hop=hop, claim="kid")
 
     def _check_signature(
-        self, t: UnverifiedToken, key: PublicKey, *, hop: int | None, whose: str
+        self,
+        t: UnverifiedToken,
+        key: PublicKey,
+        *,
+        hop: int | None,
+        whose: str,
+        cached: bool = False,
     ) -> None:
         what = "proof" if hop is None else f"token {hop}"
         if t.header["kid"] != key.kid:
@@ -469,8 +491,12 @@ class Verifier:
                 f"{key.alg} key it must be verified with",
                 hop=hop,
             )
+        if cached and self._cache.verified(t.raw, key.kid):
+            return  # this exact token verified under this very key before
         if not key.verify(t.signature, t.signing_input):
             raise BadSignature(f"{what}: signature does not verify under {whose}", hop=hop)
+        if cached:
+            self._cache.mark_verified(t.raw, key.kid)
 
     def _check_root(self, t: UnverifiedToken) -> None:
         claims: DelegationClaims = t.claims
@@ -487,7 +513,7 @@ class Verifier:
             raise UntrustedRoot(
                 f"key {t.header['kid']} is not registered for root {claims.iss}", hop=0
             )
-        self._check_signature(t, key, hop=0, whose=f"root {claims.iss}'s key")
+        self._check_signature(t, key, hop=0, whose=f"root {claims.iss}'s key", cached=True)
 
     def _check_links(self, tokens: list[UnverifiedToken], keys: list[PublicKey]) -> None:
         seen_jti: set[str] = {tokens[0].claims.jti}
@@ -508,7 +534,9 @@ class Verifier:
             if cc.jti in seen_jti:
                 raise BrokenLink(f"token {i} repeats a jti of the chain", hop=i, claim="jti")
             seen_jti.add(cc.jti)
-            self._check_signature(child, keys[i - 1], hop=i, whose=f"the key bound to {pc.sub}")
+            self._check_signature(
+                child, keys[i - 1], hop=i, whose=f"the key bound to {pc.sub}", cached=True
+            )
         if self.registry.knows_agents:
             for i, t in enumerate(tokens):
                 sub = t.claims.sub

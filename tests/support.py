@@ -5,6 +5,7 @@ Import it as ``from support import World`` (pytest puts tests/ on sys.path).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,4 +108,6 @@ class World:
         kw.setdefault("replay", self.store)
         kw.setdefault("audit", self.audit)
         kw.setdefault("clock", self.clock)
+        # scripts/check runs the adversarial, property and vector suites with the cache off too
+        kw.setdefault("token_cache", int(os.environ.get("DELEGATION_TOKEN_CACHE", "4096")))
         return Verifier(**kw)

@@ -1,0 +1,88 @@
+"""The verified-token cache: parsed tokens by exact text, and whose key verified each.
+
+Agents present the same ancestors with a fresh proof on every call. Parsing a token is a
+pure function of its text, and a signature verdict is a pure function of (text, key), so
+both may be remembered: the cache maps the exact token text to its parsed form, the key
+bound by its ``cnf``, and the thumbprint of the key its signature verified under. It
+never remembers time, revocation, attenuation or policy verdicts: those run every time.
+Entries leave at the token's expiry or when the least recently used one must make room.
+Everything a parsed token exposes is immutable, so sharing it between calls is safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from .keys import PublicKey
+from .tokens import UnverifiedToken
+
+__all__ = ["TokenCache"]
+
+
+class _Entry:
+    __slots__ = ("expires", "key", "token", "verified_kid")
+
+    def __init__(self, token: UnverifiedToken, key: PublicKey, expires: float) -> None:
+        self.token = token
+        self.key = key
+        self.expires = expires
+        self.verified_kid: str | None = None
+
+
+class TokenCache:
+    """A bounded, thread-safe LRU of parsed tokens and their signature verdicts.
+
+    >>> TokenCache(0).get("x", now=0) is None
+    True
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, raw: str, *, now: float) -> tuple[UnverifiedToken, PublicKey] | None:
+        """The parsed token and its cnf key, if cached and not expired."""
+        if not self.size:
+            return None
+        with self._lock:
+            entry = self._data.get(raw)
+            if entry is None:
+                return None
+            if now >= entry.expires:
+                del self._data[raw]
+                return None
+            self._data.move_to_end(raw)
+            return entry.token, entry.key
+
+    def put(self, token: UnverifiedToken, key: PublicKey, *, expires: float) -> None:
+        """Remember a token that passed the structural checks of step 1."""
+        if not self.size:
+            return
+        with self._lock:
+            self._data[token.raw] = _Entry(token, key, expires)
+            self._data.move_to_end(token.raw)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def verified(self, raw: str, kid: str) -> bool:
+        """True when the token's signature already verified under the key ``kid``."""
+        entry = self._data.get(raw) if self.size else None
+        return entry is not None and entry.verified_kid == kid
+
+    def mark_verified(self, raw: str, kid: str) -> None:
+        """Remember that the token's signature verified under the key ``kid``."""
+        if not self.size:
+            return
+        with self._lock:
+            entry = self._data.get(raw)
+            if entry is not None:
+                entry.verified_kid = kid
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()

@@ -1,0 +1,141 @@
+"""The verified-token cache remembers parsing and signature verdicts only, never more."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from support import REQ, World
+
+from delegation import DelegationError, Registry
+from delegation.keys import PublicKey
+
+
+@pytest.fixture
+def verify_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Counts real signature verifications (by kid)."""
+    calls: list[str] = []
+    original = PublicKey.verify
+
+    def counting(self: PublicKey, signature: bytes, data: bytes) -> bool:
+        calls.append(self.kid)
+        return original(self, signature, data)
+
+    monkeypatch.setattr(PublicKey, "verify", counting)
+    return calls
+
+
+def test_warm_chain_costs_one_signature(world: World, verify_calls: list[str]) -> None:
+    """Re-presenting the same 5-hop chain with a fresh proof verifies only the proof."""
+    chain = world.chain(5)
+    v = world.verifier()
+    v.verify(chain, world.prove(chain), REQ)
+    assert len(verify_calls) == 6
+    verify_calls.clear()
+    v.verify(chain, world.prove(chain), REQ)
+    assert verify_calls == [world.agents[4].kid]  # the proof's key only
+
+
+def test_cache_off_verifies_everything(world: World, verify_calls: list[str]) -> None:
+    """token_cache=0 turns it off: every signature every time."""
+    chain = world.chain(3)
+    v = world.verifier(token_cache=0)
+    for _ in range(2):
+        v.verify(chain, world.prove(chain), REQ)
+    assert len(verify_calls) == 8
+
+
+def test_time_and_revocation_still_run_on_a_warm_chain(world: World) -> None:
+    """A cached chain still expires and is still revocable."""
+    chain = world.chain(3, ttl=100)
+    v = world.verifier()
+    v.verify(chain, world.prove(chain), REQ)
+    world.store.revoke("task", "T-42")
+    with pytest.raises(DelegationError) as ei:
+        v.verify(chain, world.prove(chain), REQ)
+    assert ei.value.code == "revoked"
+    other = World()
+    chain2 = other.chain(2, ttl=100)
+    v2 = other.verifier()
+    v2.verify(chain2, other.prove(chain2), REQ)
+    other.clock.advance(200)
+    with pytest.raises(DelegationError) as ei:
+        v2.verify_chain(chain2)
+    assert ei.value.code == "expired"
+
+
+def test_a_removed_root_key_is_not_trusted_from_the_cache(world: World) -> None:
+    """The cache remembers the signature, not the trust: a new registry without the root fails."""
+    chain = world.chain(2)
+    v = world.verifier()
+    v.verify(chain, world.prove(chain), REQ)
+    v.registry = Registry()  # the root is no longer trusted
+    with pytest.raises(DelegationError) as ei:
+        v.verify(chain, world.prove(chain), REQ)
+    assert ei.value.code == "untrusted_root"
+
+
+def test_other_bytes_are_other_entries(world: World) -> None:
+    """A token whose signature bytes differ is a miss, and fails on its own merits."""
+    chain = world.chain(2)
+    v = world.verifier()
+    v.verify_chain(chain)
+    root, leaf = chain.tokens
+    h, p, sig = leaf.split(".")
+    bad = f"{h}.{p}.{sig[:-2]}{'A' if sig[-2] != 'A' else 'Q'}{sig[-1]}"
+    from delegation import Chain
+
+    with pytest.raises(DelegationError) as ei:
+        v.verify_chain(Chain([root, bad]))
+    assert ei.value.code in ("bad_signature", "malformed")
+
+
+def test_size_is_bounded(world: World) -> None:
+    """The cache keeps at most its size (least recently used out first)."""
+    v = world.verifier(token_cache=3)
+    for _ in range(4):
+        v.verify_chain(world.chain(2))
+    assert len(v._cache) == 3
+
+
+def test_cached_capabilities_cannot_be_changed(world: World) -> None:
+    """What a verified chain exposes is immutable, so the cache cannot be poisoned."""
+    chain = world.chain(2)
+    v = world.verifier()
+    verified = v.verify(chain, world.prove(chain), REQ)
+    cap = verified.capabilities[0]
+    with pytest.raises(TypeError):
+        cap.constraints["max_rows"] = None  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        verified.capabilities.append(cap)  # type: ignore[attr-defined]
+    assert v.verify(chain, world.prove(chain), REQ).capabilities == verified.capabilities
+
+
+def test_threads_share_one_cache_safely(world: World) -> None:
+    """Several threads verifying the same chains concurrently all get the right verdicts."""
+    chains = [world.chain(3) for _ in range(4)]
+    proofs = [[world.prove(c) for _ in range(25)] for c in chains]
+    v = world.verifier()
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for proof in proofs[i]:
+                assert v.verify(chains[i], proof, REQ).depth == 3
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_bad_size_is_a_configuration_error(world: World) -> None:
+    """A negative cache size is refused."""
+    with pytest.raises(DelegationError) as ei:
+        world.verifier(token_cache=-1)
+    assert ei.value.code == "configuration_error"
