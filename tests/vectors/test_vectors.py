@@ -35,6 +35,7 @@ from delegation import (
     thumbprint,
 )
 from delegation._jose import b64url_decode, b64url_encode, json_object, split_compact
+from delegation.keys import Backend
 
 HERE = Path(__file__).resolve().parent
 WYCHEPROOF = HERE / "wycheproof"  # copied from shared/vectors/wycheproof, see its README
@@ -187,6 +188,7 @@ def _check_signature_case(
     invalid_key_group: bool,
     alg: str,
     source: str,
+    backend: Backend | None = None,
 ) -> None:
     if jwk is None or case is None:
         _missing(source)
@@ -197,21 +199,25 @@ def _check_signature_case(
         assert invalid_key_group, "from_jwk refused the key of a group with valid cases"
         return
     assert key.alg == alg
-    verdict = key.verify(bytes.fromhex(case["sig"]), bytes.fromhex(case["msg"]))
+    verdict = key.verify(bytes.fromhex(case["sig"]), bytes.fromhex(case["msg"]), backend=backend)
     if case["result"] == "acceptable":
         assert isinstance(verdict, bool)
     else:
         assert verdict is (case["result"] == "valid"), case["comment"]
 
 
+@pytest.mark.parametrize("backend", ["cryptography", "nacl"])
 @pytest.mark.parametrize(
     ("jwk", "case", "invalid_key_group"), _signature_params("ed25519_test.json", "ed25519")
 )
 def test_wycheproof_ed25519(
-    jwk: dict[str, Any] | None, case: dict[str, Any] | None, invalid_key_group: bool
+    jwk: dict[str, Any] | None,
+    case: dict[str, Any] | None,
+    invalid_key_group: bool,
+    backend: Backend,
 ) -> None:
-    """PublicKey.verify gives Wycheproof's verdict on every Ed25519 case."""
-    _check_signature_case(jwk, case, invalid_key_group, "EdDSA", "ed25519_test.json")
+    """Both Ed25519 backends (OpenSSL and libsodium) give Wycheproof's verdict on every case."""
+    _check_signature_case(jwk, case, invalid_key_group, "EdDSA", "ed25519_test.json", backend)
 
 
 @pytest.mark.parametrize(
@@ -298,8 +304,13 @@ def _chain_verifier() -> Verifier:
 
 
 @pytest.mark.parametrize("case", [_param(f"chain-{c['id']}", c) for c in CHAINS["cases"]])
-def test_chain_vectors(case: dict[str, Any]) -> None:
-    """Each stored chain, proof and request is allowed, or refused with its exact code and hop."""
+@pytest.mark.parametrize("backend", ["cryptography", "nacl"])
+def test_chain_vectors(
+    case: dict[str, Any], backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each stored chain, proof and request is allowed, or refused with its exact code and hop,
+    with either Ed25519 backend."""
+    monkeypatch.setattr("delegation.keys.ED25519_BACKEND", backend)
     verifier = _chain_verifier()
     chain = "~".join(case["chain"])
     request = Request(**case["request"])
