@@ -174,9 +174,7 @@ def json_equal(a: object, b: object) -> bool:
     if _is_number(a) and _is_number(b):
         return a == b
     if isinstance(a, list | tuple):
-        return (
-            isinstance(b, list | tuple) and len(a) == len(b) and all(map(json_equal, a, b))
-        )
+        return isinstance(b, list | tuple) and len(a) == len(b) and all(map(json_equal, a, b))
     if isinstance(a, Mapping):
         return (
             isinstance(b, Mapping)

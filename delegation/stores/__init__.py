@@ -5,7 +5,10 @@ proof is accepted by the verifier that did not hear of it. A store that fails ra
 ``StoreUnavailable``, and verification denies.
 
 Select a store by URL with :func:`open_store`: ``memory://`` (one process, tests),
-``sqlite:///path/to/file.sqlite`` (the default: one file, safe across processes).
+``sqlite:///relative.sqlite`` or ``sqlite:////absolute/path.sqlite`` (the default: one
+file, safe across the processes of one host), ``redis://[:password@]host:port/db``,
+``rediss://...`` (TLS) or ``unix:///path/redis.sock?db=0`` for a fleet (extra
+``delegation[redis]``; Redis Cluster is not supported: a revocation check is one MGET).
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ CREATE TABLE IF NOT EXISTS kv (
     ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, until REAL,
     PRIMARY KEY (ns, key));
 CREATE INDEX IF NOT EXISTS kv_until ON kv (until);
-PRAGMA user_version = 1;
 """
 
 
@@ -45,6 +44,9 @@ class SQLiteStore(KVStore):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            # Written once, on a new file only: opening an existing store changes nothing.
+            if self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                self._db.execute("PRAGMA user_version = 1")
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from None
 

@@ -106,8 +106,11 @@ def test_policy_sees_the_chain_context(world: World) -> None:
     assert ctx.path == (world.orch.agent, *(a.agent for a in world.agents[:3]))
     assert (ctx.depth, ctx.task, ctx.obo, ctx.request) == (3, "T-42", "user:alice", REQ)
     assert verified.decision == Decision("allow", ("r1",), "ok")
-    assert verified.to_dict()["decision"] == {"effect": "allow", "rules": ["r1"],
-                                              "policy": "recorder"}
+    assert verified.to_dict()["decision"] == {
+        "effect": "allow",
+        "rules": ["r1"],
+        "policy": "recorder",
+    }
     assert (verified.action, verified.policy_digest) == ("verify", "recorder")
 
 

@@ -1,0 +1,236 @@
+"""Fixtures for the store integration tests: real SQLite files and a real ``redis-server``.
+
+One ``redis-server`` is started per test session on a free loopback port (and a Unix
+socket) in a temporary directory, with persistence off; it is flushed before every test
+that uses it and stopped at the end. ``redis_factory`` starts further private servers
+for tests that kill or reconfigure theirs. Without ``redis-server`` (or the ``redis``
+package) the Redis tests are skipped, except under ``CI=true`` where they fail: the CI
+script must install it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from delegation import open_store
+from delegation.stores import KVStore
+
+BACKENDS = ["memory", "sqlite", "redis"]
+
+
+def require_redis(*, server: bool = True) -> str:
+    """The path of ``redis-server``; skip (or, under CI=true, fail) if it cannot run.
+
+    With ``server=False`` only the ``redis`` package is required (returns "").
+    """
+    missing = []
+    path = shutil.which("redis-server") if server else ""
+    if path is None:
+        missing.append("redis-server on PATH (apt-get install redis-server)")
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        missing.append("the redis package (pip install -e '.[redis]')")
+    if missing:
+        reason = "the Redis store tests need " + " and ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: .ci/run must install redis-server", pytrace=False)
+        pytest.skip(reason)
+    assert path is not None
+    return path
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on (right now)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            reply = s.recv(64)
+    except OSError:
+        return False
+    return reply.startswith((b"+PONG", b"-NOAUTH"))  # -NOAUTH: up, with requirepass
+
+
+@dataclass
+class RedisServer:
+    """A ``redis-server`` child process on 127.0.0.1:``port`` (and ``unix_socket``)."""
+
+    port: int
+    unix_socket: Path | None
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def kill(self) -> None:
+        """Kill the server at once (SIGKILL), as a crash would."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL if it lingers)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.proc.wait(timeout=10)
+
+
+def start_redis_server(
+    workdir: Path,
+    *extra: str,
+    port: int | None = None,
+    unix_socket: bool = False,
+    ready_within: float = 10.0,
+) -> RedisServer:
+    """Start ``redis-server`` in ``workdir`` and wait until it answers PING."""
+    server = require_redis()
+    workdir.mkdir(parents=True, exist_ok=True)
+    for _attempt in range(5):
+        p = port or free_port()
+        log = workdir / f"redis-{p}.log"
+        sock = workdir / f"redis-{p}.sock" if unix_socket else None
+        options = {
+            "--port": str(p),
+            "--bind": "127.0.0.1",
+            "--save": "",
+            "--appendonly": "no",
+            "--daemonize": "no",
+            "--dir": str(workdir),
+            "--logfile": str(log),
+        }
+        if sock is not None:
+            options |= {"--unixsocket": str(sock), "--unixsocketperm": "700"}
+        proc = subprocess.Popen(
+            [server, *(arg for pair in options.items() for arg in pair), *extra],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=workdir,
+        )
+        started = RedisServer(p, sock, proc, log)
+        deadline = time.monotonic() + ready_within
+        while proc.poll() is None and time.monotonic() < deadline:
+            if _answers_ping(p):
+                return started
+            time.sleep(0.02)
+        started.stop()  # exited (port taken?) or never answered: try another port
+        if port is not None:
+            break
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+    pytest.fail(f"redis-server did not start in {workdir}:\n{tail}", pytrace=False)
+
+
+@pytest.fixture
+def redis_package() -> None:
+    """The ``redis`` package is importable (skip, or under CI=true fail, if not)."""
+    require_redis(server=False)
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port with no server behind it."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """The session's ``redis-server``, stopped when the session ends."""
+    require_redis()
+    server = start_redis_server(tmp_path_factory.mktemp("redis"), unix_socket=True)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The URL of the session's ``redis-server``, emptied for this test."""
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=redis_server.port, socket_timeout=5)
+    try:
+        client.flushall()
+    finally:
+        client.close()
+    return redis_server.url
+
+
+@pytest.fixture
+def redis_factory(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
+    """Starts private ``redis-server`` processes (extra args, ``port=``); stops them after."""
+    require_redis()
+    started: list[RedisServer] = []
+
+    def start(*extra: str, port: int | None = None) -> RedisServer:
+        server = start_redis_server(tmp_path / f"redis{len(started)}", *extra, port=port)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend under test: memory, sqlite or redis."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL for ``backend``, empty at the start of the test."""
+    if backend == "memory":
+        return "memory://"
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    url: str = request.getfixturevalue("redis_url")
+    return url
+
+
+@pytest.fixture
+def open_backing(store_url: str) -> Iterator[Callable[[], KVStore]]:
+    """Opens stores on the test's backing (memory:// gives a new, private one each time)."""
+    opened: list[KVStore] = []
+
+    def open_one() -> KVStore:
+        store = open_store(store_url)
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in reversed(opened):
+        with contextlib.suppress(Exception):
+            store.close()
+
+
+@pytest.fixture
+def store(open_backing: Callable[[], KVStore]) -> KVStore:
+    """An empty store of each backend (memory, SQLite file, Redis), closed after the test."""
+    return open_backing()
