@@ -139,3 +139,13 @@ def test_bad_size_is_a_configuration_error(world: World) -> None:
     with pytest.raises(DelegationError) as ei:
         world.verifier(token_cache=-1)
     assert ei.value.code == "configuration_error"
+
+
+def test_verify_many_returns_verdicts_in_order(world: World) -> None:
+    """verify_many gives each item's result or denial, in order, and audits each."""
+    good = world.chain(3)
+    items = [(good, world.prove(good), REQ) for _ in range(6)]
+    results = world.verifier().verify_many([*items, items[0]])
+    assert [type(r).__name__ for r in results] == ["VerifiedChain"] * 6 + ["ProofReplayed"]
+    assert all(r.depth == 3 for r in results[:6])  # type: ignore[union-attr]
+    assert [r["decision"] for r in world.audit.records] == ["allow"] * 6 + ["deny"]
