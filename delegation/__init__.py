@@ -68,6 +68,8 @@ from .keys import AgentKey, PublicKey, thumbprint
 from .limits import Limits
 from .mint import Delegator
 from .policy import ChainGrantsOnly, Decision, Policy, PolicyContext
+from .policy.cedar import CedarPolicy
+from .policy.rules import RulesPolicy
 from .registry import Registry
 from .stores import MemoryStore, ReplayCache, RevocationStore, SQLiteStore, open_store
 from .tasks import Elevation, TaskInfo, Tasks
@@ -93,6 +95,7 @@ __all__ = [
     "BadSignature",
     "BrokenLink",
     "Capability",
+    "CedarPolicy",
     "Chain",
     "ChainGrantsOnly",
     "Clock",
@@ -136,6 +139,7 @@ __all__ = [
     "Request",
     "RevocationStore",
     "Revoked",
+    "RulesPolicy",
     "SQLiteStore",
     "ScopeEscalation",
     "SecurityWarning",

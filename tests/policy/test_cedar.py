@@ -1,0 +1,258 @@
+"""The Cedar adapter: the shared table, construction errors, the request mapping, fail-closed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import REQ, World
+
+from delegation import Capability, Request
+from delegation.errors import FileError, InternalError, InvalidPolicy, PolicyDenied
+from delegation.policy import Policy, PolicyContext
+from delegation.policy.cedar import CedarPolicy
+
+pytest.importorskip("cedarpy")
+
+HERE = Path(__file__).parent
+AGENT = "spiffe://acme.example/agent/analyst"
+ROOT = "spiffe://acme.example/orchestrator"
+
+
+@pytest.fixture(scope="module")
+def cedar_policy() -> CedarPolicy:
+    return CedarPolicy.load(HERE / "policy.cedar", HERE / "entities.json")
+
+
+def ctx(**over: Any) -> PolicyContext:
+    base: dict[str, Any] = {
+        "holder": AGENT,
+        "request": Request(tool="crm.read", resource="customers/eu/1"),
+        "path": (ROOT, AGENT),
+        "root": ROOT,
+        "depth": 1,
+        "remaining_depth": 0,
+        "task": "T-1",
+        "obo": "user:alice",
+        "purpose": None,
+        "capabilities": (),
+        "time": 1_741_082_400.0,  # 2025-03-04T10:00:00Z, a Tuesday
+        "delegator": ROOT,
+    }
+    return PolicyContext(**{**base, **over})
+
+
+# --- the shared table --- #
+
+
+def test_table(cedar_policy: CedarPolicy, case: Any) -> None:
+    decision = cedar_policy.decide(case.context)
+    assert decision.effect == case.expect, decision.reason
+    if case.rules is not None:
+        assert decision.rules == case.rules
+
+
+def test_is_a_policy(cedar_policy: CedarPolicy) -> None:
+    assert isinstance(cedar_policy, Policy)
+    assert cedar_policy.digest.startswith("cedar:")
+    assert "crm-read-eu" in cedar_policy.names
+
+
+# --- construction --- #
+
+
+def test_parse_error_names_the_line() -> None:
+    text = (
+        "permit (principal, action, resource);\n\n// two\n"
+        "permit (principal, action, resource) when { context.x == };\n"
+    )
+    with pytest.raises(
+        InvalidPolicy, match=r"^policy.cedar:4: invalid Cedar policy: unexpected token"
+    ):
+        CedarPolicy(text, source="policy.cedar")
+
+
+def test_parse_error_ignores_semicolons_in_strings_and_comments() -> None:
+    text = (
+        '@id("a;b") permit (principal, action, resource) when { context.tool == ";" };'
+        "\n// a comment; with a semicolon\nforbid (principal, action, resource) when { 1 + };"
+    )
+    with pytest.raises(InvalidPolicy, match=r"^<string>:3: "):
+        CedarPolicy(text)
+
+
+def test_duplicate_id_annotation_is_refused() -> None:
+    text = (
+        '@id("x") permit (principal, action, resource);\n'
+        '@id("x") forbid (principal, action, resource);'
+    )
+    with pytest.raises(InvalidPolicy, match=r"@id\('x'\)"):
+        CedarPolicy(text)
+
+
+def test_bad_entities_are_refused() -> None:
+    with pytest.raises(InvalidPolicy, match="invalid Cedar entities"):
+        CedarPolicy("permit (principal, action, resource);", entities=[{"uid": 1}])
+
+
+def test_entities_file_errors_name_file_and_line(tmp_path: Path) -> None:
+    cedar = tmp_path / "p.cedar"
+    cedar.write_text("permit (principal, action, resource);")
+    ents = tmp_path / "e.json"
+    ents.write_text('[\n  {"uid": }\n]')
+    with pytest.raises(InvalidPolicy, match=r"e.json:2: "):
+        CedarPolicy.load(cedar, ents)
+    ents.write_text('{"uid": 1}')
+    with pytest.raises(InvalidPolicy, match=r"e.json:1: .*list of objects"):
+        CedarPolicy.load(cedar, ents)
+    with pytest.raises(FileError):
+        CedarPolicy.load(tmp_path / "missing.cedar")
+
+
+def test_schema_validates_policies_at_construction() -> None:
+    schema = (
+        "entity Agent; entity Resource;"
+        ' action "crm.read" appliesTo { principal: Agent, resource: Resource, context: {} };'
+    )
+    with pytest.raises(InvalidPolicy, match="do not match the schema"):
+        CedarPolicy("permit (principal, action, resource) when { context.nope };", schema=schema)
+    with pytest.raises(InvalidPolicy, match="invalid Cedar schema"):
+        CedarPolicy("permit (principal, action, resource);", schema="entity {")
+
+
+def test_digest_covers_text_and_entities() -> None:
+    text = "permit (principal, action, resource);"
+    ents = [{"uid": {"type": "Group", "id": "g"}, "attrs": {}, "parents": []}]
+    a = CedarPolicy(text)
+    assert a.digest == CedarPolicy(text).digest
+    assert a.digest != CedarPolicy(text + "\n").digest
+    assert a.digest != CedarPolicy(text, entities=ents).digest
+    # Entities are hashed canonically: key order does not matter.
+    reordered = [json.loads(json.dumps({"parents": [], "attrs": {}, "uid": ents[0]["uid"]}))]
+    assert CedarPolicy(text, entities=ents).digest == CedarPolicy(text, entities=reordered).digest
+
+
+# --- the mapping and failing closed --- #
+
+
+def test_context_reaches_cedar() -> None:
+    policy = CedarPolicy(
+        '@id("all") permit (principal == Agent::"' + AGENT + '", action == Action::"crm.read",'
+        ' resource == Resource::"customers/eu/1") when {'
+        ' context.action == "invoke" && context.tool == "crm.read" &&'
+        ' context.resource == "customers/eu/1" && context.depth == 1 &&'
+        ' context.remaining_depth == 0 && context.root == "' + ROOT + '" &&'
+        ' context.task == "T-1" && context.obo == "user:alice" && !(context has purpose) &&'
+        ' context.path.contains("' + AGENT + '") && context.delegator == "' + ROOT + '" &&'
+        ' context.labels.sensitivity == "low" && context.tool_labels.contains("pii") &&'
+        ' context.args.rows == 5 && context.args.ratio == decimal("0.25") &&'
+        ' context.args.nested.list.contains("x") && context.environment.env == "prod" &&'
+        ' context.time == 1741082400 && context.hour == 10 && context.weekday == "tue" };'
+    )
+    request = Request(
+        tool="crm.read",
+        resource="customers/eu/1",
+        args={"rows": 5.0, "ratio": 0.25, "nested": {"list": ["x"]}},
+    )
+    context = ctx(
+        request=request,
+        labels={"sensitivity": "low"},
+        tool_labels=frozenset({"pii"}),
+        environment={"env": "prod"},
+    )
+    decision = policy.decide(context)
+    assert (decision.effect, decision.rules) == ("allow", ("all",)), decision.reason
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        ({"x": None}, "null"),
+        ({"x": 0.123456}, "decimal"),
+        ({"x": {"__entity": {"type": "Agent", "id": "root"}}}, "reserved"),
+        ({"x": {"__extn": {"fn": "decimal", "arg": "1.0"}}}, "reserved"),
+    ],
+)
+def test_unrepresentable_values_deny(args: dict[str, Any], problem: str) -> None:
+    policy = CedarPolicy("permit (principal, action, resource);")
+    decision = policy.decide(ctx(request=Request(tool="crm.read", resource="r", args=args)))
+    assert decision.effect == "deny"
+    assert problem in decision.reason
+
+
+def test_an_erroring_forbid_does_not_let_a_request_through() -> None:
+    # Cedar alone would skip the failing forbid and allow.
+    policy = CedarPolicy(
+        '@id("all") permit (principal, action, resource);\n'
+        '@id("no-big") forbid (principal, action, resource) when { context.args.rows > 100 };'
+    )
+    bad = Request(tool="crm.read", resource="r", args={"rows": "lots"})
+    decision = policy.decide(ctx(request=bad))
+    assert (decision.effect, decision.rules) == ("deny", ("no-big",))
+    assert "could not decide" in decision.reason
+    ok = Request(tool="crm.read", resource="r", args={"rows": 1})
+    assert policy.decide(ctx(request=ok)).effect == "allow"
+
+
+def test_default_deny_and_forbid() -> None:
+    policy = CedarPolicy(
+        '@id("reads") permit (principal, action == Action::"crm.read", resource);\n'
+        'forbid (principal, action, resource) when { context.obo == "user:eve" };'
+    )
+    assert policy.decide(ctx()).rules == ("reads",)
+    other = policy.decide(ctx(request=Request(tool="crm.write", resource="r")))
+    assert (other.effect, other.rules, other.reason) == ("deny", (), "no rule allows it")
+    eve = policy.decide(ctx(obo="user:eve"))
+    assert (eve.effect, eve.rules) == ("deny", ("policy1",))
+
+
+def test_accept_evaluates_every_capability() -> None:
+    policy = CedarPolicy(
+        '@id("crm") permit (principal, action == Action::"accept", resource)'
+        ' when { context.action == "accept" && context.tool like "crm.*" };'
+    )
+    caps = (Capability(tool="crm.read"), Capability(tool="crm.write"))
+    accept = ctx(action="accept", request=None, capabilities=caps)
+    assert policy.decide(accept).rules == ("crm",)
+    mixed = ctx(action="accept", request=None, capabilities=(*caps, Capability(tool="hr.read")))
+    decision = policy.decide(mixed)
+    assert decision.effect == "deny"
+    assert "hr.read" in decision.reason
+    assert policy.decide(ctx(action="accept", request=None)).effect == "deny"
+
+
+def test_cedarpy_failure_is_an_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = CedarPolicy("permit (principal, action, resource);")
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(policy._cedar, "is_authorized_batch", boom)
+    with pytest.raises(InternalError, match="engine exploded"):
+        policy.decide(ctx())
+
+
+def test_missing_cedarpy_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from delegation.errors import ConfigurationError
+
+    monkeypatch.setitem(sys.modules, "cedarpy", None)
+    with pytest.raises(ConfigurationError, match=r"pip install 'delegation\[cedar\]'"):
+        CedarPolicy("permit (principal, action, resource);")
+
+
+def test_the_verifier_applies_a_cedar_policy(world: World) -> None:
+    chain = world.chain(2)
+    verifier = world.verifier(
+        policy=CedarPolicy(
+            '@id("eu") permit (principal, action == Action::"crm.read", resource)'
+            ' when { context.resource like "customers/eu/*" && context.args.max_rows <= 10 };'
+        )
+    )
+    assert verifier.verify(chain, world.prove(chain), REQ).holder == world.agents[1].agent
+    big = Request(tool="crm.read", resource="customers/eu/42", args={"max_rows": 20})
+    with pytest.raises(PolicyDenied, match="no rule allows it"):
+        verifier.verify(chain, world.prove(chain, request=big), big)
