@@ -16,9 +16,10 @@ A thin edge over the public API (DESIGN "CLI contract"). Conventions:
   prints ``allowed: ...`` (text) or ``{"ok": true, ...}`` (``VerifiedChain.to_dict()``,
   with the policy's verdict under ``decision``); on deny ``denied: <code>: <message>`` on
   stderr, or ``{"ok": false, "code", "message", "hop"?, "claim"?}``. Either way the policy
-  in force is named: a ``policy: chain-grants-only`` line on stderr, or
-  ``"policy": "chain-grants-only"`` in the JSON object. ``--policy FILE`` is reserved for
-  the governance work and exits 2 for now.
+  in force is named: a ``policy: <digest>`` line on stderr, or ``"policy": "<digest>"``
+  in the JSON object (``chain-grants-only`` without ``--policy``). ``--policy FILE`` loads
+  the rules engine (JSON/YAML) or, for ``.cedar``, Cedar; ``--label K=V`` passes request
+  labels to it.
 * Durations: ``90s``, ``10m``, ``1h``, ``2d`` or plain seconds. Capabilities:
   ``TOOL[:RESOURCE]`` or a JSON object. ``--arg K=V``: V is JSON when it parses as JSON
   (``10``, ``true``, ``"x"``, ``[1,2]``), else a plain string. ``FILE|-``: ``-`` is stdin.
@@ -44,9 +45,9 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from delegation import (
     AgentKey,
     Capability,
+    CedarPolicy,
     Chain,
     ChainGrantsOnly,
-    ConfigurationError,
     DelegationError,
     Delegator,
     FileError,
@@ -57,9 +58,11 @@ from delegation import (
     InvalidKey,
     InvalidRequest,
     JsonlAudit,
+    Policy,
     PublicKey,
     Registry,
     Request,
+    RulesPolicy,
     StoreUnavailable,
     TokenRejected,
     Verifier,
@@ -82,9 +85,6 @@ __all__ = ["main", "parse_args_kv", "parse_duration", "parse_time"]
 DEFAULT_STORE = "sqlite:///delegation-store.sqlite"
 DEFAULT_AUDIT = "delegation-audit.jsonl"
 POLICY_IN_FORCE = "chain-grants-only"
-POLICY_FILE_MESSAGE = (
-    "policy files arrive with the governance work; omit --policy to rely on the chain's grants"
-)
 
 _EXIT_OK, _EXIT_DENIED, _EXIT_USAGE = 0, 1, 2
 _DURATION = re.compile(r"(\d{1,12})([smhd]?)")
@@ -353,17 +353,26 @@ def _cmd_prove(ns: argparse.Namespace) -> int:
     return _EXIT_OK
 
 
+def _load_policy(path: str | None) -> Policy:
+    """``--policy``: a ``.cedar`` file is Cedar, anything else the rules engine (JSON/YAML)."""
+    if path is None:
+        return ChainGrantsOnly()
+    if path.endswith(".cedar"):
+        return CedarPolicy.load(path)
+    return RulesPolicy.load(path)
+
+
 def _cmd_verify(ns: argparse.Namespace) -> int:
-    if ns.policy is not None:
-        raise ConfigurationError(POLICY_FILE_MESSAGE)
     if ns.chain == "-" and ns.proof == "-":
         raise InvalidInput("only one of --chain and --proof can be read from stdin")
     # Flags, then files, then the stores: an input error leaves no store or log behind.
     request = Request(tool=ns.tool, resource=ns.resource, args=parse_args_kv(ns.arg or []))
+    labels = parse_args_kv(ns.label or [])
     clock = FixedClock(parse_time(ns.at)) if ns.at is not None else None
     chain_text = _read_input(ns.chain, what="chain")
     proof = _read_input(ns.proof, what="proof")
     registry = Registry.load(ns.registry)
+    policy = _load_policy(ns.policy)
     try:
         store = open_store(ns.store)
     except StoreUnavailable as exc:  # verification cannot check revocation or replay: deny
@@ -372,24 +381,24 @@ def _cmd_verify(ns: argparse.Namespace) -> int:
         verifier = Verifier(
             registry=registry,
             audience=ns.aud,
-            policy=ChainGrantsOnly(),
+            policy=policy,
             revocations=store,
             replay=store,
             audit=JsonlAudit(ns.audit),
             clock=clock,
         )
         try:
-            verified = verifier.verify(chain_text, proof, request)
+            verified = verifier.verify(chain_text, proof, request, labels=labels)
         except (TokenRejected, InternalError, StoreUnavailable) as exc:
-            return _denied(ns, exc)
+            return _denied(ns, exc, policy)
     finally:
         _close(store)
     payload = verified.to_dict()
-    payload["policy"] = POLICY_IN_FORCE
+    payload["policy"] = policy.digest
     if _wants_json(ns):
         print(_dump(payload))
     else:
-        _policy_note()
+        _policy_note(policy)
         more = verified.remaining_depth
         print(
             f"allowed: {verified.holder} may {request.tool} {request.resource}\n"
@@ -401,15 +410,21 @@ def _cmd_verify(ns: argparse.Namespace) -> int:
     return _EXIT_OK
 
 
-def _policy_note() -> None:
-    print(f"policy: {POLICY_IN_FORCE} (the chain's grants are the whole policy)", file=sys.stderr)
-
-
-def _denied(ns: argparse.Namespace, exc: DelegationError) -> int:
-    if _wants_json(ns):
-        print(_dump({**exc.to_dict(), "policy": POLICY_IN_FORCE}))
+def _policy_note(policy: Policy) -> None:
+    if policy.digest == POLICY_IN_FORCE:
+        print(
+            f"policy: {POLICY_IN_FORCE} (the chain's grants are the whole policy)", file=sys.stderr
+        )
     else:
-        _policy_note()
+        print(f"policy: {policy.digest}", file=sys.stderr)
+
+
+def _denied(ns: argparse.Namespace, exc: DelegationError, policy: Policy | None = None) -> int:
+    policy = policy or ChainGrantsOnly()
+    if _wants_json(ns):
+        print(_dump({**exc.to_dict(), "policy": policy.digest}))
+    else:
+        _policy_note(policy)
         print(f"denied: {exc.code}: {exc.message}", file=sys.stderr)
     return _EXIT_DENIED
 
@@ -685,7 +700,18 @@ def _build_parser() -> _Parser:
     p.add_argument("--proof", required=True, metavar="FILE|-")
     p.add_argument("--registry", required=True, metavar="REG.json")
     request_opts(p)
-    p.add_argument("--policy", metavar="FILE", help="(not available yet)")
+    p.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="this verifier's policy: rules (.json/.yaml) or Cedar (.cedar); "
+        "default: the chain's grants only",
+    )
+    p.add_argument(
+        "--label",
+        action="append",
+        metavar="K=V",
+        help="a request label the policy may match (e.g. sensitivity=high)",
+    )
     p.add_argument(
         "--store",
         default=DEFAULT_STORE,

@@ -631,7 +631,7 @@ def _verify(f: dict[str, str], *extra: str, registry: str = "reg.json") -> list[
 
 
 ERROR_CASES += [
-    ("verify --policy", lambda f: _verify(f, "--policy", "p.yaml"), "configuration_error"),
+    ("verify --policy missing", lambda f: _verify(f, "--policy", "p.yaml"), "file_error"),
     ("verify bad --at", lambda f: _verify(f, "--at", "yesterday"), "invalid_input"),
     ("verify bad request", lambda f: _verify(f, "--resource", "a/../b"), "invalid_request"),
     (
@@ -685,14 +685,6 @@ def test_bad_input_exits_2_with_one_line(
     body = json.loads(out)
     assert (body["ok"], body["code"]) == (False, code)
     assert list(tmp_path.iterdir()) == []  # an input error leaves no store or log behind
-
-
-def test_policy_message_says_what_to_do(
-    files: dict[str, str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    """verify --policy explains that policy files are not there yet and what to do instead."""
-    assert main(_verify(files, "--policy", "p.yaml")) == 2
-    assert "omit --policy to rely on the chain's grants" in capsys.readouterr().err
 
 
 def test_security_warning_is_one_stderr_line(
@@ -784,3 +776,35 @@ def test_task_open_close_and_audited_revoke(
         assert store.first_revoked([("jti", "J-1")], now=time.time()) == ("jti", "J-1")
     finally:
         store.close()
+
+
+def test_verify_with_a_rules_policy_and_labels(flow: Flow, tmp_path: Path) -> None:
+    """verify --policy applies the verifier's own rules; --label feeds them; both audited."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "version: 1\n"
+        "rules:\n"
+        "  - id: crm-eu\n"
+        "    effect: allow\n"
+        "    tool: crm.read\n"
+        '    resource: "customers/eu/**"\n'
+        "  - id: no-restricted\n"
+        "    effect: deny\n"
+        '    tool: "**"\n'
+        "    when: {labels: {sensitivity: [restricted]}}\n"
+    )
+    ok_proc = flow.verify(flow.prove("p-pol-1.txt"), "--policy", str(policy), "--json")
+    assert ok_proc.returncode == 0, ok_proc.stderr
+    body = json.loads(ok_proc.stdout)
+    assert body["decision"]["rules"] == ["crm-eu"]
+    assert body["policy"].startswith("rules:")
+    denied = flow.verify(
+        flow.prove("p-pol-2.txt"), "--policy", str(policy), "--label", "sensitivity=restricted"
+    )
+    assert denied.returncode == 1
+    assert "denied: policy_denied" in denied.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nrules:\n  - id: x\n    effect: maybe\n")
+    proc = flow.verify(flow.prove("p-pol-3.txt"), "--policy", str(bad))
+    assert_one_error_line(proc, "invalid_policy")
+    assert ":4:" in proc.stderr  # the line of the bad field
