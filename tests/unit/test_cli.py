@@ -793,13 +793,19 @@ def test_verify_with_a_rules_policy_and_labels(flow: Flow, tmp_path: Path) -> No
         '    tool: "**"\n'
         "    when: {labels: {sensitivity: [restricted]}}\n"
     )
-    ok_proc = flow.verify(flow.prove("p-pol-1.txt"), "--policy", str(policy), "--json")
+    store = ("--store", f"sqlite:///{tmp_path}/own.sqlite")  # untouched by other tests' revocations
+    ok_proc = flow.verify(flow.prove("p-pol-1.txt"), "--policy", str(policy), "--json", *store)
     assert ok_proc.returncode == 0, ok_proc.stderr
     body = json.loads(ok_proc.stdout)
     assert body["decision"]["rules"] == ["crm-eu"]
     assert body["policy"].startswith("rules:")
     denied = flow.verify(
-        flow.prove("p-pol-2.txt"), "--policy", str(policy), "--label", "sensitivity=restricted"
+        flow.prove("p-pol-2.txt"),
+        "--policy",
+        str(policy),
+        "--label",
+        "sensitivity=restricted",
+        *store,
     )
     assert denied.returncode == 1
     assert "denied: policy_denied" in denied.stderr
