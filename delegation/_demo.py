@@ -1,11 +1,14 @@
 """``delegation demo``: the whole story in one process, offline, on embedded defaults.
 
-An orchestrator grants a planner read access to customer records for one task on behalf
-of a user; the planner hands a narrower slice to a researcher, who calls the CRM tool
-with a proof of possession. Then four things that must fail, fail, each with its code:
-widening the grant, replaying a proof, presenting a stolen chain without its key, and
-using the chain after the task is closed. Every decision lands in a hash-chained audit
-log, which is checked at the end.
+An orchestrator opens a task and grants a planner read access to customer records for
+it, on behalf of a user; the planner verifies and accepts the delegation under its own
+policy, then hands a narrower slice to a researcher with a signed receipt; the
+researcher accepts too and calls the CRM tool with a proof of possession. The tool
+re-authenticates the caller and re-authorizes the request under its own rules (a policy
+file), requiring a receipt for every hop. Then five things that must fail, fail, each
+with its code: widening the grant, replaying a proof, presenting a stolen chain without
+its key, asking for restricted data, and using the chain after the task is closed. Every
+event lands in a hash-chained audit log, which is checked at the end.
 
 Only the public API is used; the two forgeries are signed by hand with ``AgentKey.sign``
 because :class:`~delegation.Delegator` refuses to make them.
@@ -14,7 +17,6 @@ because :class:`~delegation.Delegator` refuses to make them.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import secrets
 import tempfile
@@ -23,20 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import rfc8785
-
 from delegation import (
     AgentKey,
     AuditReport,
     Capability,
     Chain,
-    ChainGrantsOnly,
     DelegationError,
     Delegator,
     JsonlAudit,
     Registry,
     Request,
+    RulesPolicy,
     SQLiteStore,
+    Tasks,
+    VerifiedChain,
     Verifier,
     parse_unverified,
     verify_log,
@@ -65,6 +67,35 @@ EU_READ = Request(tool="crm.read", resource="customers/eu/42", args={"max_rows":
 US_READ = Request(tool="crm.read", resource="customers/us/7", args={"max_rows": 100})
 
 _STATE_FILES = ("audit.jsonl", "store.sqlite", "store.sqlite-wal", "store.sqlite-shm")
+
+# The agents' own policy for accepting work, and the tool's policy for serving it.
+AGENT_POLICY = f"""\
+version: 1
+rules:
+  - id: accept-crm-reads-for-alice
+    effect: allow
+    actions: [accept]
+    tool: crm.read
+    resource: "customers/**"
+    when: {{root_in: ["{ORCHESTRATOR}"], obo_in: ["{OBO}"]}}
+"""
+TOOL_POLICY = f"""\
+version: 1
+rules:
+  - id: crm-reads-in-short-chains
+    effect: allow
+    tool: crm.read
+    resource: "customers/**"
+    when:
+      root_in: ["{ORCHESTRATOR}"]
+      max_depth: 3
+      args: {{max_rows: {{max: 100}}}}
+  - id: no-restricted-data
+    effect: deny
+    tool: "**"
+    reason: restricted records need a human in the loop
+    when: {{labels: {{sensitivity: [restricted]}}}}
+"""
 
 
 @dataclass
@@ -205,39 +236,77 @@ def play_demo(out_dir: Path | None) -> DemoReport:
         "registry.json",
     )
 
-    # 3. mint, 4. delegate
-    root = Delegator(orch).mint(
-        to=planner.agent,
-        to_key=planner.public,
-        caps=[GRANT],
-        ttl=600,
-        depth=2,
-        task=TASK,
-        obo=OBO,
-        purpose="quarterly churn review",
-    )
-    step(
-        f"orchestrator → planner: {GRANT} for task {TASK} on behalf of {OBO}, depth 2, 10 min",
-        "ok",
-        "ok",
-    )
-    chain = Delegator(planner).delegate(
-        root, to=researcher.agent, to_key=researcher.public, caps=[SLICE], ttl=300
-    )
-    write("chain.txt", str(chain))
-    step(f"planner → researcher: narrower slice {SLICE}, 5 min", "ok", "ok", "chain.txt")
-
+    write("agent-policy.yaml", AGENT_POLICY.rstrip())
+    write("tool-policy.yaml", TOOL_POLICY.rstrip())
     store = SQLiteStore(out / "store.sqlite")
+    audit = JsonlAudit(out / "audit.jsonl")
     try:
+        tasks = Tasks(store, audit=audit)
+        deadline = tasks.open(TASK, ttl=900, owner=OBO, purpose="quarterly churn review")
+        step(
+            f"the orchestrator opens task {TASK} for {OBO}, 15 minutes",
+            "ok",
+            "ok",
+            f"deadline {int(deadline.deadline)}",
+        )
+
+        def accept_as(key: AgentKey, chain: Chain) -> tuple[str, str, VerifiedChain | None]:
+            verifier = Verifier(
+                registry=registry,
+                audience=key.agent,
+                policy=RulesPolicy.load(out / "agent-policy.yaml"),
+                revocations=store,
+                audit=audit,
+            )
+            try:
+                return ALLOW, "", verifier.accept(chain)
+            except DelegationError as exc:
+                return exc.code, exc.message, None
+
+        root = Delegator(orch, tasks=tasks, registry=registry, audit=audit).mint(
+            to=planner.agent,
+            to_key=planner.public,
+            caps=[GRANT],
+            ttl=600,
+            depth=2,
+            task=TASK,
+            obo=OBO,
+            purpose="quarterly churn review",
+        )
+        step(f"orchestrator → planner: {GRANT}, depth 2, within the task", "ok", "ok")
+        outcome, msg, accepted = accept_as(planner, root)
+        step(
+            "the planner verifies the delegation and accepts it under its own policy",
+            ALLOW,
+            outcome,
+            msg or "agent-policy.yaml: accept-crm-reads-for-alice",
+        )
+        if accepted is None:
+            return report
+        chain = Delegator(planner, tasks=tasks, registry=registry, audit=audit).delegate(
+            accepted, to=researcher.agent, to_key=researcher.public, caps=[SLICE], ttl=300
+        )
+        write("chain.txt", str(chain))
+        step(
+            f"planner → researcher: narrower slice {SLICE}, 5 min, with the planner's "
+            "signed receipt of its acceptance",
+            "ok",
+            "ok",
+            "chain.txt",
+        )
+        outcome, msg, _ = accept_as(researcher, chain)
+        step("the researcher verifies and accepts its delegation", ALLOW, outcome, msg)
+
         verifier = Verifier(
             registry=registry,
             audience=TOOL,
-            policy=ChainGrantsOnly(),
+            policy=RulesPolicy.load(out / "tool-policy.yaml"),
             revocations=store,
             replay=store,
-            audit=JsonlAudit(out / "audit.jsonl"),
+            audit=audit,
+            require_receipts=True,
         )
-        _play_calls(report, step, write, verifier, store, chain, researcher, mallory)
+        _play_calls(report, step, write, verifier, tasks, chain, researcher, mallory)
     finally:
         store.close()
     report.files += ["store.sqlite", "audit.jsonl"]
@@ -248,7 +317,7 @@ def play_demo(out_dir: Path | None) -> DemoReport:
         "the audit log's hash chain is intact",
         "ok",
         "ok" if report.audit.ok else "audit_tampered",
-        f"{report.audit.records} decisions recorded",
+        f"{report.audit.records} events recorded (task, mints, acceptances, decisions)",
     )
     return report
 
@@ -258,7 +327,7 @@ def _play_calls(
     step: Callable[..., None],
     write: Callable[[str, str], None],
     verifier: Verifier,
-    store: SQLiteStore,
+    tasks: Tasks,
     chain: Chain,
     researcher: AgentKey,
     mallory: AgentKey,
@@ -271,10 +340,11 @@ def _play_calls(
     outcome, msg = _attempt(lambda: verifier.verify(chain, proof, EU_READ))
     step(
         "researcher calls the CRM tool: crm.read customers/eu/42 max_rows=10, with a fresh "
-        "proof of possession; the tool verifies chain + proof",
+        "proof of possession; the tool verifies chain, receipts and proof, then its own "
+        "rules",
         ALLOW,
         outcome,
-        msg or "path orchestrator → planner → researcher",
+        msg or "tool-policy.yaml: crm-reads-in-short-chains",
     )
 
     # 6a. widening through the library: refused at the hand-off
@@ -343,7 +413,7 @@ def _play_calls(
         "req": {
             "tool": EU_READ.tool,
             "resource": EU_READ.resource,
-            "args": _b64(hashlib.sha256(rfc8785.dumps(EU_READ.args)).digest()),
+            "args": EU_READ.args_digest,
         },
     }
     stolen_proof = _forge(mallory, "deleg-proof+jwt", stolen_claims)
@@ -355,14 +425,29 @@ def _play_calls(
         msg,
     )
 
-    # 9. the task closes: every token of the chain is revoked at once
-    store.revoke("task", TASK)
+    # restricted data: the chain allows it, the tool's own policy does not
+    restricted = Delegator(researcher).prove(
+        chain, aud=TOOL, tool=EU_READ.tool, resource=EU_READ.resource, args=EU_READ.args
+    )
+    outcome, msg = _attempt(
+        lambda: verifier.verify(chain, restricted, EU_READ, labels={"sensitivity": "restricted"})
+    )
+    step(
+        "the same read, but the tool labels the record restricted: the chain would allow "
+        "it, the tool's policy does not",
+        "policy_denied",
+        outcome,
+        msg,
+    )
+
+    # the task closes: every token of the chain is revoked at once
+    tasks.close(TASK, reason="review finished")
     late = Delegator(researcher).prove(
         chain, aud=TOOL, tool=EU_READ.tool, resource=EU_READ.resource, args=EU_READ.args
     )
     outcome, msg = _attempt(lambda: verifier.verify(chain, late, EU_READ))
     step(
-        f"the orchestrator closes task {TASK} (revokes it); the researcher calls again",
+        f"the orchestrator closes task {TASK}; the researcher calls again",
         "revoked",
         outcome,
         msg,
