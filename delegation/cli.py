@@ -36,6 +36,7 @@ import math
 import os
 import re
 import sys
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -444,12 +445,17 @@ def _cmd_revoke(ns: argparse.Namespace) -> int:
     kind, value = next((k, v) for k in _REVOCATION_KINDS if (v := getattr(ns, k)) is not None)
     if not value.strip():
         raise InvalidInput(f"--{kind} needs a non-empty value")
+    until = time.time() + parse_duration(ns.ttl) if ns.ttl is not None else None
     tasks, store = _tasks(ns)
     try:
-        tasks.revoke(kind, value, reason=ns.reason)
+        tasks.revoke(kind, value, until=until, reason=ns.reason)
     finally:
         _close(store)
-    payload = {"ok": True, "revoked": {"kind": kind, "value": value}, "store": ns.store}
+    payload = {
+        "ok": True,
+        "revoked": {"kind": kind, "value": value, "until": until},
+        "store": ns.store,
+    }
     _emit(ns, payload, f"revoked {kind} {value} in {ns.store} (recorded in {ns.audit})")
     return _EXIT_OK
 
@@ -736,6 +742,12 @@ def _build_parser() -> _Parser:
     p = command(sub, "revoke", _cmd_revoke, "revoke a token, jti, task or key")
     state_opts(p)
     p.add_argument("--reason", metavar="TEXT", help="recorded in the audit log")
+    p.add_argument(
+        "--ttl",
+        metavar="DUR",
+        help="how long the revocation must last (e.g. the token's remaining lifetime); "
+        "default: for good",
+    )
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--token", metavar="ID", help="token id (revokes every chain below)")
     which.add_argument("--jti", metavar="J")

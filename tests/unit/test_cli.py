@@ -760,13 +760,16 @@ def test_task_open_close_and_audited_revoke(
     opened = json.loads(capsys.readouterr().out)
     assert opened["task"]["deadline"] - opened["task"]["opened_at"] == 600
     assert main(["revoke", "--jti", "J-1", "--reason", "leaked"]) == 0
+    assert main(["revoke", "--token", "TOK", "--ttl", "1h", "--json"]) == 0
+    revoked = json.loads(capsys.readouterr().out.splitlines()[-1])["revoked"]
+    assert 3500 < revoked["until"] - time.time() <= 3600
     assert main(["task", "close", "--task", "T-1", "--reason", "done"]) == 0
     capsys.readouterr()
     assert main(["task", "open", "--task", "T-1", "--deadline", "10m"]) == 2
     assert capsys.readouterr().err.startswith("error: task_not_open: ")
     lines = (tmp_path / "delegation-audit.jsonl").read_text().splitlines()
     events = [json.loads(line)["event"] for line in lines]
-    assert events == ["task_open", "revoke", "task_close"]
+    assert events == ["task_open", "revoke", "revoke", "task_close"]
     assert main(["audit", "verify", "delegation-audit.jsonl"]) == 0
     from delegation import open_store
 
