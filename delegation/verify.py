@@ -67,7 +67,6 @@ from .tokens import (
     ProofClaims,
     ReceiptClaims,
     UnverifiedToken,
-    act_path,
     check_agent_id,
     parse_jws,
     token_facts,
@@ -591,12 +590,11 @@ class Verifier:
             parent_exp = c.exp
 
     def _check_attenuation(self, tokens: list[UnverifiedToken]) -> None:
-        issuers: list[str] = []
+        parent: DelegationClaims | None = None
         for i, t in enumerate(tokens):
             c: DelegationClaims = t.claims
-            issuers.append(c.iss)
-            if i > 0:
-                p: DelegationClaims = tokens[i - 1].claims
+            if parent is not None:
+                p = parent
                 for cap in c.caps:
                     if not any(covers(pc, cap) for pc in p.caps):
                         raise ScopeEscalation(
@@ -616,10 +614,13 @@ class Verifier:
                     raise PrincipalMismatch(
                         f"token {i} changes the principal (obo)", hop=i, claim="obo"
                     )
-            if act_path(c.act) != issuers:
+            # act must be {issuer, the parent's act}: by induction it mirrors every issuer.
+            expected = {"sub": c.iss} if parent is None else {"sub": c.iss, "act": parent.act}
+            if c.act != expected:
                 raise ActMismatch(
                     f"token {i}: act does not mirror the chain's issuers", hop=i, claim="act"
                 )
+            parent = c
 
     def _check_receipts(self, tokens: list[UnverifiedToken], keys: list[PublicKey]) -> None:
         skew = self.limits.clock_skew
