@@ -47,30 +47,27 @@ import itertools
 import os
 import platform
 import secrets
-import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any
 
+from _common import (
+    REQ,
+    RawCall,
+    Series,
+    World,
+    signing_input_sizes,
+    time_calls,
+    time_raw_batches,
+    time_raw_sign,
+)
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from delegation import (
-    AgentKey,
-    Capability,
-    Chain,
-    ChainGrantsOnly,
-    Delegator,
-    FixedClock,
-    MemoryStore,
-    Registry,
-    Request,
-    Verifier,
-    parse_unverified,
-)
+from delegation import parse_unverified
 
 nacl_signing: ModuleType | None
 try:
@@ -78,28 +75,11 @@ try:
 except ImportError:  # optional comparison
     nacl_signing = None
 
-T = TypeVar("T")
-
 HOPS = (1, 3, 5, 10)
 WARM_N = 5
 TARGET_N = 5
 TARGET_RATIO = 1.5
 ROUNDS = 10
-
-T0 = 1_800_000_000  # a fixed "now" (2027-01-15)
-ORG = "spiffe://acme.example"
-TOOL_AUD = f"{ORG}/tool/crm"
-ROOT_CAP = Capability(
-    tool="crm.read", resource="customers/**", constraints={"max_rows": {"max": 100}}
-)
-HOP_CAP = Capability(
-    tool="crm.read", resource="customers/eu/**", constraints={"max_rows": {"max": 50}}
-)
-ARGS: dict[str, Any] = {"max_rows": 10}
-REQ = Request(tool="crm.read", resource="customers/eu/42", args=ARGS)
-
-# A raw "call": a bound method and its two arguments, e.g. (pk.verify, sig, msg).
-RawCall = tuple[Callable[[bytes, bytes], object], bytes, bytes]
 
 
 @dataclass(frozen=True)
@@ -115,85 +95,6 @@ class Sizes:
     def for_run(cls, quick: bool) -> Sizes:
         div = 5 if quick else 1
         return cls(ours=500 // div, raw=2000 // div, warmup_ours=20, warmup_raw=200 // div)
-
-
-@dataclass
-class Series:
-    """Timings (ns) of one row."""
-
-    name: str
-    ns: list[int] = field(default_factory=list)
-
-    @property
-    def median_us(self) -> float:
-        return statistics.median(self.ns) / 1000
-
-    @property
-    def p90_us(self) -> float:
-        return statistics.quantiles(self.ns, n=10, method="inclusive")[8] / 1000
-
-
-# --------------------------------------------------------------------------- world
-
-
-class World:
-    """An orchestrator, ten registered agents, one verifier, all on a fixed clock."""
-
-    def __init__(self) -> None:
-        self.clock = FixedClock(T0)
-        self.orch = AgentKey.generate(f"{ORG}/orchestrator")
-        self.agents = [AgentKey.generate(f"{ORG}/agent/a{i}") for i in range(max(HOPS))]
-        self.jwks = [a.public_jwk() for a in self.agents]
-        self.registry = Registry()
-        self.registry.add_root(self.orch.agent, self.orch.public_jwk())
-        for a in self.agents:
-            self.registry.add_agent(a.agent, a.public_jwk(), baseline=[ROOT_CAP])
-        self.root_d = Delegator(self.orch, clock=self.clock)
-        self.agent_d = [Delegator(a, clock=self.clock) for a in self.agents]
-        store = MemoryStore()
-        self.verifier = Verifier(
-            registry=self.registry,
-            audience=TOOL_AUD,
-            policy=ChainGrantsOnly(),
-            revocations=store,
-            replay=store,
-            audit=None,
-            clock=self.clock,
-        )
-
-    def mint_root(self, depth: int) -> Chain:
-        return self.root_d.mint(
-            to=self.agents[0].agent,
-            to_key=self.jwks[0],
-            caps=[ROOT_CAP],
-            ttl=600,
-            depth=depth,
-            task="T-42",
-            obo="user:alice",
-        )
-
-    def delegate(self, chain: Chain, i: int) -> Chain:
-        """Hop ``i`` (1-based): agents[i-1] hands the chain on to agents[i]."""
-        return self.agent_d[i - 1].delegate(
-            chain, to=self.agents[i].agent, to_key=self.jwks[i], caps=[HOP_CAP], ttl=600 - i
-        )
-
-    def chain(self, hops: int) -> Chain:
-        chain = self.mint_root(depth=hops - 1)
-        for i in range(1, hops):
-            chain = self.delegate(chain, i)
-        return chain
-
-    def prove(self, chain: Chain) -> str:
-        return self.agent_d[len(chain) - 1].prove(
-            chain, aud=TOOL_AUD, tool=REQ.tool, resource=REQ.resource, args=ARGS
-        )
-
-
-def signing_input_sizes(chain: Chain, proof: str) -> list[int]:
-    """Byte sizes of what the N + 1 signatures cover (``header.payload``)."""
-    sizes = [len(t.signing_input) for t in parse_unverified(chain)]
-    return [*sizes, len(proof.rsplit(".", 1)[0])]
 
 
 # ----------------------------------------------------------------- raw primitives
@@ -225,37 +126,6 @@ def raw_verify_sets(
                 ]
             )
     return crypto, nacl
-
-
-def time_raw_batches(sets: Sequence[Sequence[RawCall]], k: int, out: list[int]) -> None:
-    """``k`` samples; each times one whole set (N + 1 verifications)."""
-    clock = time.perf_counter_ns
-    for j in range(k):
-        batch = sets[j % len(sets)]
-        t0 = clock()
-        for fn, a, b in batch:
-            fn(a, b)
-        out.append(clock() - t0)
-
-
-def time_raw_sign(key: Ed25519PrivateKey, msgs: Sequence[bytes], k: int, out: list[int]) -> None:
-    clock = time.perf_counter_ns
-    sign = key.sign
-    for j in range(k):
-        m = msgs[j % len(msgs)]
-        t0 = clock()
-        sign(m)
-        out.append(clock() - t0)
-
-
-def time_calls(fn: Callable[[T], object], items: Iterator[T], k: int, out: list[int]) -> None:
-    """``k`` samples of ``fn(next(items))``, each on a fresh item."""
-    clock = time.perf_counter_ns
-    for _ in range(k):
-        item = next(items)
-        t0 = clock()
-        fn(item)
-        out.append(clock() - t0)
 
 
 # --------------------------------------------------------------------------- run
