@@ -6,7 +6,9 @@ both may be remembered: the cache maps the exact token text to its parsed form, 
 bound by its ``cnf``, and the thumbprint of the key its signature verified under. It
 never remembers time, revocation, attenuation or policy verdicts: those run every time.
 Entries leave at the token's expiry or when the least recently used one must make room.
-Everything a parsed token exposes is immutable, so sharing it between calls is safe.
+Cached tokens never leave the verifier; what verification hands out of them (the leaf's
+capabilities, in ``VerifiedChain`` and ``PolicyContext``) is deeply immutable, so no
+caller or policy can change what the next call sees.
 """
 
 from __future__ import annotations

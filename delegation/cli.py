@@ -301,20 +301,36 @@ def _cmd_registry_add(ns: argparse.Namespace) -> int:
     return _EXIT_OK
 
 
+def _governed(ns: argparse.Namespace, key: AgentKey) -> tuple[Delegator, Callable[[], None]]:
+    """The Delegator for mint/delegate: with --store, tasks must be open and lifetimes are
+    clipped to their deadlines; with --audit, the new token is recorded; with --registry,
+    receivers' baselines bound the grant (elevations of the task excepted)."""
+    store = open_store(ns.store) if ns.store is not None else None
+    audit = JsonlAudit(ns.audit) if ns.audit is not None else None
+    tasks = Tasks(store, audit=audit) if store is not None else None
+    registry = Registry.load(ns.registry) if ns.registry is not None else None
+    delegator = Delegator(key, tasks=tasks, audit=audit, registry=registry)
+    return delegator, (lambda: _close(store))
+
+
 def _cmd_mint(ns: argparse.Namespace) -> int:
     caps, ttl = _caps(ns.cap), parse_duration(ns.ttl)  # flags first, then files
     key = AgentKey.load(ns.key)
     to_key = _load_public(ns.to_key, agent=ns.to)
-    chain = Delegator(key).mint(
-        to=ns.to,
-        to_key=to_key,
-        caps=caps,
-        ttl=ttl,
-        depth=ns.depth,
-        task=ns.task,
-        obo=ns.obo,
-        purpose=ns.purpose,
-    )
+    delegator, done = _governed(ns, key)
+    try:
+        chain = delegator.mint(
+            to=ns.to,
+            to_key=to_key,
+            caps=caps,
+            ttl=ttl,
+            depth=ns.depth,
+            task=ns.task,
+            obo=ns.obo,
+            purpose=ns.purpose,
+        )
+    finally:
+        done()
     _emit(ns, _chain_summary(chain), str(chain))
     return _EXIT_OK
 
@@ -324,15 +340,19 @@ def _cmd_delegate(ns: argparse.Namespace) -> int:
     chain = _read_chain(ns.chain)
     key = AgentKey.load(ns.key)
     to_key = _load_public(ns.to_key, agent=ns.to)
-    longer = Delegator(key).delegate(
-        chain,
-        to=ns.to,
-        to_key=to_key,
-        caps=caps,
-        ttl=ttl,
-        depth=ns.depth,
-        purpose=ns.purpose,
-    )
+    delegator, done = _governed(ns, key)
+    try:
+        longer = delegator.delegate(
+            chain,
+            to=ns.to,
+            to_key=to_key,
+            caps=caps,
+            ttl=ttl,
+            depth=ns.depth,
+            purpose=ns.purpose,
+        )
+    finally:
+        done()
     _emit(ns, _chain_summary(longer), str(longer))
     return _EXIT_OK
 
@@ -377,7 +397,11 @@ def _cmd_verify(ns: argparse.Namespace) -> int:
     try:
         store = open_store(ns.store)
     except StoreUnavailable as exc:  # verification cannot check revocation or replay: deny
-        return _denied(ns, exc)
+        JsonlAudit(ns.audit).append(
+            "verify",
+            {"audience": ns.aud, "decision": "deny", "code": exc.code, "message": exc.message},
+        )
+        return _denied(ns, exc, policy)
     try:
         verifier = Verifier(
             registry=registry,
@@ -673,8 +697,22 @@ def _build_parser() -> _Parser:
                 help="what the agent is meant to be able to do",
             )
 
+    def governance_opts(p: _Parser) -> None:
+        p.add_argument(
+            "--store",
+            metavar="URL",
+            help="task store: the task must be open, lifetimes end at its deadline",
+        )
+        p.add_argument("--audit", metavar="FILE", help="record the new token in this audit log")
+        p.add_argument(
+            "--registry",
+            metavar="REG.json",
+            help="bound the grant by the receiver's baseline (an elevation of the task excepted)",
+        )
+
     p = command(sub, "mint", _cmd_mint, "mint a root grant (prints the chain)")
     grant_opts(p)
+    governance_opts(p)
     p.add_argument(
         "--depth",
         type=int,
@@ -688,6 +726,7 @@ def _build_parser() -> _Parser:
     p = command(sub, "delegate", _cmd_delegate, "hand a narrower slice of a chain on")
     chain_opt(p)
     grant_opts(p)
+    governance_opts(p)
     p.add_argument(
         "--depth",
         type=int,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 from ._cache import TokenCache
@@ -224,7 +225,7 @@ class Verifier:
         self.clock = clock or SystemClock()
         self.limits = limits or Limits()
         self.algorithms = algs
-        self.environment: Mapping[str, Any] = dict(environment or {})
+        self.environment: Mapping[str, Any] = MappingProxyType(dict(environment or {}))
         self.require_receipts = require_receipts
         if not isinstance(token_cache, int) or token_cache < 0:
             raise ConfigurationError("token_cache must be a size >= 0 (0 turns it off)")
@@ -497,8 +498,9 @@ class Verifier:
         hop: int | None,
         whose: str,
         cached: bool = False,
+        what: str | None = None,
     ) -> None:
-        what = "proof" if hop is None else f"token {hop}"
+        what = what or ("proof" if hop is None else f"token {hop}")
         if t.header["kid"] != key.kid:
             raise BadSignature(
                 f"{what} is signed by key {t.header['kid']}, not {whose} ({key.kid})", hop=hop
@@ -641,7 +643,9 @@ class Verifier:
                     child.rcpt, ReceiptClaims, what=what, max_bytes=self.limits.max_token_bytes
                 )
                 self._check_header(r.header, RECEIPT_TYP, hop=i)
-                self._check_signature(r, keys[i - 1], hop=i, whose=f"the key of {child.iss}")
+                self._check_signature(
+                    r, keys[i - 1], hop=i, whose=f"the key of {child.iss}", what="it"
+                )
             except DelegationError as exc:
                 raise BadReceipt(f"{what}: {exc.message}", hop=i, claim="rcpt") from None
             rc: ReceiptClaims = r.claims

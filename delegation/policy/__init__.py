@@ -28,7 +28,8 @@ class PolicyContext:
 
     ``action`` is ``"invoke"`` (a tool call with a proof; ``request`` is set) or
     ``"accept"`` (a receiving agent deciding whether to take on a delegation: ``request``
-    is None, ``capabilities`` are what is offered, ``delegator`` is the leaf's issuer).
+    is None, ``capabilities`` are what is offered). ``delegator`` is the leaf's issuer in
+    both cases.
     ``labels`` are request labels the verifier's caller knows (``{"sensitivity": "high"}``);
     ``tool_labels`` come from the registry; ``environment`` is the verifier's own
     configuration (``{"env": "prod"}``); ``time`` is POSIX seconds (UTC).

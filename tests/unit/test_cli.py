@@ -817,3 +817,24 @@ def test_verify_with_a_rules_policy_and_labels(flow: Flow, tmp_path: Path) -> No
     proc = flow.verify(flow.prove("p-pol-3.txt"), "--policy", str(bad))
     assert_one_error_line(proc, "invalid_policy")
     assert ":4:" in proc.stderr  # the line of the bad field
+
+
+def test_mint_with_a_task_store(
+    files: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """mint --store needs an open task and ends the token at its deadline; --audit records it."""
+    store = f"sqlite:///{tmp_path}/s.sqlite"
+    audit = str(tmp_path / "a.jsonl")
+    mint = ["mint", "--key", files["o.key"], "--to", PLANNER, "--to-key", files["p.pub"],
+            "--cap", "crm.read", "--ttl", "10m", "--task", "T-77", "--store", store,
+            "--audit", audit, "--json"]  # fmt: skip
+    assert main(mint) == 2
+    assert json.loads(capsys.readouterr().out)["code"] == "task_not_open"
+    assert main(["task", "open", "--task", "T-77", "--deadline", "2m", "--store", store,
+                 "--audit", audit]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(mint) == 0
+    minted = json.loads(capsys.readouterr().out)
+    assert minted["expires_at"] - time.time() <= 120  # clipped to the task deadline
+    events = [json.loads(line)["event"] for line in Path(audit).read_text().splitlines()]
+    assert events == ["task_open", "mint"]
