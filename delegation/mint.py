@@ -8,6 +8,7 @@ hold), so mistakes surface at the hand-off rather than at the far end.
 from __future__ import annotations
 
 import secrets
+import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -111,6 +112,8 @@ class Delegator:
         self.audit = audit
         self.tasks = tasks
         self.registry = registry
+        self._leaves: dict[str, UnverifiedToken] = {}  # parsed leaves by text (pure memo)
+        self._lock = threading.Lock()
 
     # --- tokens --- #
 
@@ -368,7 +371,15 @@ class Delegator:
     # --- internals --- #
 
     def _held_leaf(self, chain: Chain) -> UnverifiedToken:
-        leaf = parse_jws(chain.tokens[-1], DelegationClaims, what="leaf token")
+        raw = chain.tokens[-1]
+        leaf = self._leaves.get(raw)
+        if leaf is None:
+            # An agent proves with the same chain on every call: parse its leaf once.
+            leaf = parse_jws(raw, DelegationClaims, what="leaf token")
+            with self._lock:
+                self._leaves[raw] = leaf
+                while len(self._leaves) > 64:
+                    self._leaves.pop(next(iter(self._leaves)))
         claims: DelegationClaims = leaf.claims
         if claims.sub != self.key.agent:
             raise HolderMismatch(
