@@ -402,9 +402,11 @@ class Verifier:
     def _chain_checks(
         self, chain: Chain | str, facts: dict[str, Any]
     ) -> tuple[list[UnverifiedToken], list[PublicKey]]:
-        tokens, keys = self._parse_chain(chain, facts)  # 1
+        tokens, keys, fresh = self._parse_chain(chain, facts)  # 1
         for i, t in enumerate(tokens):  # 2
-            self._check_header(t.header, TOKEN_TYP, hop=i)
+            if fresh[i]:  # a cached token passed this check before it was cached
+                self._check_header(t.header, TOKEN_TYP, hop=i)
+                self._cache.put(t, keys[i], expires=t.claims.exp + self.limits.clock_skew)
         self._check_root(tokens[0])  # 3
         self._check_links(tokens, keys)  # 4
         now = self.clock.now()
@@ -416,7 +418,7 @@ class Verifier:
 
     def _parse_chain(
         self, chain: Chain | str, facts: dict[str, Any]
-    ) -> tuple[list[UnverifiedToken], list[PublicKey]]:
+    ) -> tuple[list[UnverifiedToken], list[PublicKey], list[bool]]:
         if isinstance(chain, str):
             if len(chain) > self.limits.max_chain_length * (self.limits.max_token_bytes + 1):
                 raise OversizedError("chain text is over the size limit")
@@ -429,19 +431,18 @@ class Verifier:
             )
         tokens: list[UnverifiedToken] = []
         keys: list[PublicKey] = []
+        fresh: list[bool] = []
         now = self.clock.now()
         for i, raw in enumerate(chain.tokens):
             cached = self._cache.get(raw, now=now)
+            fresh.append(cached is None)
             if cached is None:
                 cached = self._parse_token(raw, i)
-                self._cache.put(
-                    cached[0], cached[1], expires=cached[0].claims.exp + self.limits.clock_skew
-                )
             tokens.append(cached[0])
             keys.append(cached[1])
         if self.audit is not None:
             facts["chain"] = [token_facts(t) for t in tokens]
-        return tokens, keys
+        return tokens, keys, fresh
 
     def _parse_token(self, raw: str, i: int) -> tuple[UnverifiedToken, PublicKey]:
         try:
