@@ -6,6 +6,10 @@ both may be remembered: the cache maps the exact token text to its parsed form, 
 bound by its ``cnf``, and the thumbprint of the key its signature verified under. It
 never remembers time, revocation, attenuation or policy verdicts: those run every time.
 Entries leave at the token's expiry or when the least recently used one must make room.
+A token is admitted on its second sighting only (a small "doorkeeper" of recently seen
+token hashes decides): one-off tokens, the common case of a cold chain, cost nothing to
+keep, while the ancestors an agent presents on every call are cached from the second
+call on.
 Cached tokens never leave the verifier; what verification hands out of them (the leaf's
 capabilities, in ``VerifiedChain`` and ``PolicyContext``) is deeply immutable, so no
 caller or policy can change what the next call sees.
@@ -42,6 +46,7 @@ class TokenCache:
     def __init__(self, size: int) -> None:
         self.size = size
         self._data: OrderedDict[str, _Entry] = OrderedDict()
+        self._seen: OrderedDict[int, None] = OrderedDict()  # hashes of tokens seen once
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -66,6 +71,13 @@ class TokenCache:
         if not self.size:
             return
         with self._lock:
+            mark = hash(token.raw)  # a collision only admits a token one sighting early
+            if mark not in self._seen:
+                self._seen[mark] = None
+                while len(self._seen) > 4 * self.size:
+                    self._seen.popitem(last=False)
+                return
+            del self._seen[mark]
             self._data[token.raw] = _Entry(token, key, expires)
             self._data.move_to_end(token.raw)
             while len(self._data) > self.size:
@@ -88,3 +100,4 @@ class TokenCache:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._seen.clear()
