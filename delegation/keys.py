@@ -41,7 +41,7 @@ try:  # libsodium verifies Ed25519 about 1.5x faster than OpenSSL here
 
     _nacl_open = crypto_sign_open
     _NACL_ERRORS = (CryptoError, ValueError, TypeError)
-except ImportError:  # pragma: no cover - the fast extra is optional
+except ImportError:  # pragma: no cover - PyNaCl is a dependency; this is a fallback
     _nacl_open = None
 
 #: The Ed25519 verification backend in use: "nacl" when PyNaCl is installed.
@@ -150,9 +150,10 @@ class PublicKey:
     def verify(self, signature: bytes, data: bytes, *, backend: Backend | None = None) -> bool:
         """True when ``signature`` (JWS form: raw Ed25519, or raw r||s for ES256) is valid.
 
-        Ed25519 goes through libsodium (PyNaCl, extra ``delegation[fast]``) when it is
-        installed, else through OpenSSL (``cryptography``); both give the same verdicts on
-        the Wycheproof vectors. ``backend`` forces one (for tests and benchmarks).
+        Ed25519 goes through libsodium (PyNaCl, a dependency: about 1.5x faster here)
+        and falls back to OpenSSL (``cryptography``) where PyNaCl cannot be imported; both
+        give the same verdicts on every Wycheproof and chain vector. ``backend`` forces
+        one (for tests and benchmarks).
         """
         if isinstance(self._key, ed25519.Ed25519PublicKey):
             if (backend or ED25519_BACKEND) == "nacl":
@@ -175,7 +176,7 @@ class PublicKey:
 
 def _nacl_verify(public: bytes, signature: bytes, data: bytes) -> bool:
     if _nacl_open is None:
-        raise ConfigurationError("the nacl backend needs: pip install 'delegation[fast]'")
+        raise ConfigurationError("the nacl backend needs PyNaCl: pip install pynacl")
     if len(signature) != 64:
         return False
     try:
