@@ -327,15 +327,12 @@ class Verifier:
     ) -> VerifiedChain:
         if not isinstance(request, Request):
             raise InvalidRequest("request must be a delegation.Request")
+        digest = request.args_digest  # RFC 8785 once per call: for the proof and the audit
         if self.audit is not None:
-            facts["request"] = {
-                "tool": request.tool,
-                "resource": request.resource,
-                "args": request.args_digest,
-            }
+            facts["request"] = {"tool": request.tool, "resource": request.resource, "args": digest}
         tokens, keys = self._chain_checks(chain, facts)
         now = self.clock.now()
-        self._check_proof(proof, tokens[-1], keys[-1], request, now, facts)
+        self._check_proof(proof, tokens[-1], keys[-1], request, digest, now, facts)
         decision = self._policy(tokens, request, labels, now, "invoke", facts)
         return self._build(chain, tokens, request, decision, "verify")
 
@@ -683,6 +680,7 @@ class Verifier:
         leaf: UnverifiedToken,
         leaf_key: PublicKey,
         request: Request,
+        digest: str,
         now: float,
         facts: dict[str, Any],
     ) -> None:
@@ -713,7 +711,7 @@ class Verifier:
             raise ProofMismatch("proof is for another chain (chn)", claim="chn")
         if c.req.tool != request.tool or c.req.resource != request.resource:
             raise ProofMismatch("proof is for another request (req tool/resource)", claim="req")
-        if c.req.args != request.args_digest:
+        if c.req.args != digest:
             raise ProofMismatch("proof is for other arguments (req.args)", claim="req")
         if not any(allows(cap, request) for cap in lc.caps):
             raise ActionNotGranted(
