@@ -22,37 +22,310 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol, runtime_checkable
+from typing import Annotated, Any, BinaryIO, Literal, Protocol, runtime_checkable
 
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, ValidationError
+
+from .capabilities import Capability
 from .clock import Clock, SystemClock
-from .errors import ConfigurationError, FileError, StoreUnavailable
+from .errors import ConfigurationError, FileError, InvalidAuditRecord, StoreUnavailable
+from .keys import thumbprint
+from .tokens import DelegationClaims, UnverifiedToken
 
-__all__ = ["AuditReport", "AuditSink", "JsonlAudit", "MemoryAudit", "read_log", "verify_log"]
+__all__ = [
+    "AcceptEvent",
+    "AuditEvent",
+    "AuditRecord",
+    "AuditReport",
+    "AuditSink",
+    "DelegateEvent",
+    "ElevateEvent",
+    "JsonlAudit",
+    "MemoryAudit",
+    "MintEvent",
+    "PolicyFacts",
+    "ProofFacts",
+    "RequestFacts",
+    "RevokeEvent",
+    "TaskCloseEvent",
+    "TaskOpenEvent",
+    "TokenFacts",
+    "VerifyEvent",
+    "parse_record",
+    "read_log",
+    "verify_log",
+]
 
 SCHEMA_VERSION = 1
 GENESIS = "0" * 64
-RESERVED = frozenset({"v", "seq", "ts", "event", "prev"})
 
 
-def _fields(fields: dict[str, Any]) -> dict[str, Any]:
-    clash = RESERVED & fields.keys()
-    if clash:
-        raise ConfigurationError(f"audit fields may not set {sorted(clash)}")
-    return fields
+# --- the events (schema v1; docs/audit.md) --- #
+
+
+class _Fact(BaseModel):
+    # Readers ignore fields they do not know (schema v1 may gain fields).
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+def _caps_wire(caps: tuple[Capability, ...]) -> list[dict[str, Any]]:
+    return [c.to_wire() for c in caps]
+
+
+# Capabilities in their wire form (as tokens carry them), read back as Capability objects.
+WireCaps = Annotated[tuple[Capability, ...], PlainSerializer(_caps_wire)]
+
+
+class TokenFacts(_Fact):
+    """What a record says of one delegation token (``token`` of mint/delegate, each hop
+    of ``chain`` in verify/accept). It has the claims the chain checks read
+    (:class:`delegation.checks.Hop`), so a graph built from logs is judged by them."""
+
+    token_id: str
+    parent: str | None = None
+    iss: str
+    sub: str
+    jti: str
+    kid: str | None = None
+    cnf_kid: str | None = None
+    task: str
+    obo: str | None = None
+    iat: int
+    exp: int
+    dpth: int
+    caps: WireCaps
+    receipt: bool = False
+
+    @property
+    def prf(self) -> str | None:
+        """The parent's token id, by its claim name."""
+        return self.parent
+
+    @property
+    def nbf(self) -> None:
+        """Not recorded: the log keeps ``iat``, which minting sets equal to ``nbf``."""
+        return None
+
+    @classmethod
+    def of_token(cls, t: UnverifiedToken) -> TokenFacts:
+        """The facts of a parsed token (trusted input: no validation is repeated)."""
+        c: DelegationClaims = t.claims
+        cnf_kid = c.cnf.jwk.get("kid")
+        if cnf_kid is None:
+            try:
+                cnf_kid = thumbprint(dict(c.cnf.jwk))
+            except Exception:  # an unusable key binds nothing that can be named
+                cnf_kid = None
+        kid = t.header.get("kid")
+        return cls.model_construct(
+            token_id=t.token_id,
+            parent=c.prf,
+            iss=c.iss,
+            sub=c.sub,
+            jti=c.jti,
+            kid=kid if isinstance(kid, str) else None,
+            cnf_kid=cnf_kid,
+            task=c.task,
+            obo=c.obo,
+            iat=c.iat,
+            exp=c.exp,
+            dpth=c.dpth,
+            caps=tuple(c.caps),
+            receipt=c.rcpt is not None,
+        )
+
+
+class MintEvent(_Fact):
+    """A root grant signed by a ``Delegator``."""
+
+    event: Literal["mint"] = "mint"
+    token: TokenFacts
+    elevation: str | None = None
+
+
+class DelegateEvent(_Fact):
+    """A delegation (a non-root hop) signed by a ``Delegator``."""
+
+    event: Literal["delegate"] = "delegate"
+    token: TokenFacts
+    elevation: str | None = None
+
+
+class RequestFacts(_Fact):
+    """The request of a ``verify``: tool, resource and the RFC 8785 digest of its args."""
+
+    tool: str
+    resource: str
+    args: str
+
+
+class ProofFacts(_Fact):
+    """The proof of a ``verify``, once parsed."""
+
+    jti: str
+    iss: str
+    aud: str
+
+
+class PolicyFacts(_Fact):
+    """The verifier's policy verdict: effect, the rules that decided, the policy digest."""
+
+    effect: str
+    rules: tuple[str, ...] = ()
+    digest: str
+
+
+class _Decision(_Fact):
+    decision: Literal["allow", "deny"]
+    code: str
+    message: str | None = None
+    hop: int | None = None
+    audience: str
+    chain: tuple[TokenFacts, ...] | None = None
+    policy: PolicyFacts | None = None
+    labels: dict[str, Any] | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == "allow"
+
+
+class VerifyEvent(_Decision):
+    """A ``Verifier.verify`` decision, allow or deny."""
+
+    event: Literal["verify"] = "verify"
+    request: RequestFacts | None = None
+    proof: ProofFacts | None = None
+
+
+class AcceptEvent(_Decision):
+    """A ``Verifier.accept`` decision: an agent's check of an inbound delegation."""
+
+    event: Literal["accept"] = "accept"
+
+
+class TaskOpenEvent(_Fact):
+    """A task opened, with its deadline."""
+
+    event: Literal["task_open"] = "task_open"
+    task: str
+    deadline: float
+    owner: str | None = None
+    purpose: str | None = None
+
+
+class TaskCloseEvent(_Fact):
+    """A task closed (every chain of it revoked)."""
+
+    event: Literal["task_close"] = "task_close"
+    task: str
+    reason: str | None = None
+
+
+class ElevateEvent(_Fact):
+    """An approved, self-expiring widening beyond the registry baselines for one task."""
+
+    event: Literal["elevate"] = "elevate"
+    id: str
+    task: str
+    caps: WireCaps
+    approved_by: str
+    reason: str
+    granted_at: float
+    until: float
+
+
+class RevokeEvent(_Fact):
+    """A revocation of a token id, jti, task or key thumbprint."""
+
+    event: Literal["revoke"] = "revoke"
+    kind: Literal["token", "jti", "task", "key"]
+    value: str
+    until: float | None = None
+    reason: str | None = None
+
+
+AuditEvent = Annotated[
+    MintEvent
+    | DelegateEvent
+    | VerifyEvent
+    | AcceptEvent
+    | TaskOpenEvent
+    | TaskCloseEvent
+    | ElevateEvent
+    | RevokeEvent,
+    Field(discriminator="event"),
+]
+_EVENT: TypeAdapter[AuditEvent] = TypeAdapter(AuditEvent)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One record read back from a log: where it stood, when, and its typed event."""
+
+    seq: int
+    ts: float
+    event: AuditEvent
+    line: int = 0
+    prev: str | None = None
+
+
+def _wire(event: AuditEvent) -> dict[str, Any]:
+    if not isinstance(event, BaseModel) or not hasattr(event, "event"):
+        raise ConfigurationError("audit sinks take a typed event (delegation.audit.*Event)")
+    fields = event.model_dump(mode="json", exclude_none=True)
+    return {"event": fields.pop("event"), **fields}
+
+
+def parse_record(line: bytes | str, *, where: str = "audit record") -> AuditRecord:
+    """Read one JSON line of a log into an :class:`AuditRecord` (no integrity check).
+
+    Raises ``invalid_audit_record`` naming ``where`` and what is wrong: not JSON, not an
+    object, an unknown schema version, an unknown event, or a field of the wrong type.
+
+    >>> r = parse_record(b'{"v":1,"seq":0,"ts":1.0,"event":"task_close","task":"T-1"}')
+    >>> r.seq, r.event.event, r.event.task
+    (0, 'task_close', 'T-1')
+    """
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        raise InvalidAuditRecord(f"{where}: not a JSON record") from None
+    if not isinstance(record, dict):
+        raise InvalidAuditRecord(f"{where}: not a JSON object")
+    if record.get("v") != SCHEMA_VERSION:
+        raise InvalidAuditRecord(f"{where}: unknown schema version {record.get('v')!r}")
+    seq, ts, prev = record.get("seq"), record.get("ts"), record.get("prev")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise InvalidAuditRecord(f"{where}: seq must be a non-negative integer")
+    if not isinstance(ts, int | float) or isinstance(ts, bool):
+        raise InvalidAuditRecord(f"{where}: ts must be a number")
+    try:
+        event = _EVENT.validate_python(record)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in err["loc"])[:80]
+        raise InvalidAuditRecord(f"{where}: {field or 'record'}: {err['msg']}") from None
+    return AuditRecord(seq, float(ts), event, prev=prev if isinstance(prev, str) else None)
+
+
+# --- sinks --- #
 
 
 @runtime_checkable
 class AuditSink(Protocol):
     """Where decisions go. ``append`` must be durable or raise ``StoreUnavailable``."""
 
-    def append(self, event: str, fields: dict[str, Any]) -> None: ...
+    def append(self, event: AuditEvent) -> None: ...
 
 
 class MemoryAudit:
-    """Keeps records in a list (tests, examples).
+    """Keeps records in a list, in their wire form (tests, examples).
 
-    >>> a = MemoryAudit(); a.append("verify", {"decision": "allow"}); a.records[0]["event"]
-    'verify'
+    >>> a = MemoryAudit(); a.append(TaskCloseEvent(task="T-1")); a.records[0]["event"]
+    'task_close'
+    >>> [r.event.task for r in a.events() if isinstance(r.event, TaskCloseEvent)]
+    ['T-1']
     """
 
     def __init__(self, clock: Clock | None = None) -> None:
@@ -60,17 +333,17 @@ class MemoryAudit:
         self._clock = clock or SystemClock()
         self._lock = threading.Lock()
 
-    def append(self, event: str, fields: dict[str, Any]) -> None:
+    def append(self, event: AuditEvent) -> None:
+        fields = _wire(event)
         with self._lock:
             self.records.append(
-                {
-                    "v": SCHEMA_VERSION,
-                    "seq": len(self.records),
-                    "ts": self._clock.now(),
-                    "event": event,
-                    **_fields(fields),
-                }
+                {"v": SCHEMA_VERSION, "seq": len(self.records), "ts": self._clock.now(), **fields}
             )
+
+    def events(self) -> Iterator[AuditRecord]:
+        """The records read back as typed events."""
+        for number, record in enumerate(list(self.records), 1):
+            yield parse_record(json.dumps(record), where=f"record {number}")
 
 
 def _line_hash(line: bytes) -> str:
@@ -99,7 +372,7 @@ class JsonlAudit:
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "audit.jsonl")
-    >>> log = JsonlAudit(path); log.append("task_open", {"task": "T-1"})
+    >>> log = JsonlAudit(path); log.append(TaskCloseEvent(task="T-1"))
     >>> verify_log(path).ok
     True
     """
@@ -109,7 +382,8 @@ class JsonlAudit:
         self._clock = clock or SystemClock()
         self._lock = threading.Lock()
 
-    def append(self, event: str, fields: dict[str, Any]) -> None:
+    def append(self, event: AuditEvent) -> None:
+        fields = _wire(event)
         try:
             with self._lock, open(self.path, "a+b") as fh:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
@@ -130,8 +404,7 @@ class JsonlAudit:
                         "v": SCHEMA_VERSION,
                         "seq": seq,
                         "ts": self._clock.now(),
-                        "event": event,
-                        **_fields(fields),
+                        **fields,
                         "prev": prev,
                     }
                     line = json.dumps(record, separators=(",", ":"), sort_keys=False) + "\n"
@@ -162,19 +435,18 @@ class AuditReport:
         return out
 
 
-def read_log(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
-    """Stream the records of an audit log (no integrity check; see :func:`verify_log`)."""
+def read_log(path: str | os.PathLike[str]) -> Iterator[AuditRecord]:
+    """Stream the typed records of an audit log (no integrity check; see :func:`verify_log`).
+
+    Raises ``file_error`` for a missing file and ``invalid_audit_record`` (naming the file
+    and line) at the first line that is not a valid record: nothing is skipped silently.
+    """
     try:
         with open(path, "rb") as fh:
             for number, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    raise FileError(f"{path}:{number}: not a JSON record") from None
-                if isinstance(record, dict):
-                    yield record
+                if line.strip():
+                    record = parse_record(line, where=f"{path}:{number}")
+                    yield AuditRecord(record.seq, record.ts, record.event, number, record.prev)
     except FileNotFoundError:
         raise FileError(f"audit log not found: {path}") from None
     except OSError as exc:

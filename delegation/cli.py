@@ -73,6 +73,7 @@ from delegation import (
     verify_log,
 )
 from delegation._files import read_text
+from delegation.audit import VerifyEvent
 from delegation.stores import KVStore
 from delegation.tasks import Tasks
 
@@ -398,8 +399,7 @@ def _cmd_verify(ns: argparse.Namespace) -> int:
         store = open_store(ns.store)
     except StoreUnavailable as exc:  # verification cannot check revocation or replay: deny
         JsonlAudit(ns.audit).append(
-            "verify",
-            {"audience": ns.aud, "decision": "deny", "code": exc.code, "message": exc.message},
+            VerifyEvent(audience=ns.aud, decision="deny", code=exc.code, message=exc.message)
         )
         return _denied(ns, exc, policy)
     try:

@@ -42,6 +42,7 @@ The tree::
     │   ├── InvalidRequest            invalid_request
     │   ├── InvalidRegistry           invalid_registry
     │   ├── InvalidPolicy             invalid_policy
+    │   ├── InvalidAuditRecord        invalid_audit_record
     │   └── FileError                 file_error
     ├── StoreUnavailable              store_unavailable
     ├── ConfigurationError            configuration_error
@@ -356,6 +357,12 @@ class InvalidPolicy(InvalidInput):
     """A policy file or policy text is malformed (the message names line and field)."""
 
     code = "invalid_policy"
+
+
+class InvalidAuditRecord(InvalidInput):
+    """A line of an audit log is not a valid record (JSON, version, event, field types)."""
+
+    code = "invalid_audit_record"
 
 
 class FileError(InvalidInput):

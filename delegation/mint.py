@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._jose import b64url_encode
-from .audit import AuditSink
+from .audit import AuditSink, DelegateEvent, MintEvent, TokenFacts
 from .capabilities import Capability, Request, allows, covers
+from .checks import attenuation_problems, first, time_problems
 from .clock import Clock, SystemClock
 from .errors import (
     ActionNotGranted,
@@ -49,7 +50,6 @@ from .tokens import (
     check_agent_id,
     encode_jws,
     parse_jws,
-    token_facts,
 )
 from .verify import VerifiedChain
 
@@ -154,7 +154,8 @@ class Delegator:
             act={"sub": self.key.agent},
             prf=None,
             rcpt=None,
-            ceiling=None,
+            parent=None,
+            hop=0,
         )
         token = self._sign(TOKEN_TYP, claims.to_payload())
         self._record("mint", token, elevation)
@@ -198,12 +199,7 @@ class Delegator:
         if parent.dpth < 1:
             raise DepthExceeded("the chain's last token allows no further delegation (dpth 0)")
         depth = parent.dpth - 1 if depth is None else depth
-        if depth > parent.dpth - 1:
-            raise DepthExceeded(f"depth {depth} exceeds what the parent allows ({parent.dpth - 1})")
         children = _caps(caps)
-        for child in children:
-            if not any(covers(p, child) for p in parent.caps):
-                raise ScopeEscalation(f"capability {child} is not covered by the chain's grants")
         ttl, elevation = self._governed_ttl(now, ttl, parent.task, to, children)
         claims = self._claims(
             now=now,
@@ -218,7 +214,8 @@ class Delegator:
             act={"sub": self.key.agent, "act": parent.act},
             prf=leaf.token_id,
             rcpt=receipt,
-            ceiling=parent.exp,
+            parent=parent,
+            hop=len(chain),
         )
         token = self._sign(TOKEN_TYP, claims.to_payload())
         self._record("delegate", token, elevation)
@@ -254,10 +251,10 @@ class Delegator:
     def _record(self, event: str, token: str, elevation: Elevation | None) -> None:
         if self.audit is None:
             return
-        fields: dict[str, Any] = {"token": token_facts(parse_jws(token, DelegationClaims))}
-        if elevation is not None:
-            fields["elevation"] = elevation.id
-        self.audit.append(event, fields)
+        facts = TokenFacts.of_token(parse_jws(token, DelegationClaims))
+        elevated = elevation.id if elevation is not None else None
+        kind = MintEvent if event == "mint" else DelegateEvent
+        self.audit.append(kind(token=facts, elevation=elevated))
 
     def _claims(
         self,
@@ -274,19 +271,16 @@ class Delegator:
         act: Act,
         prf: str | None,
         rcpt: str | None,
-        ceiling: int | None,
+        parent: DelegationClaims | None,
+        hop: int,
     ) -> DelegationClaims:
+        """The claims of the new hop; refused when verification would refuse them."""
         check_agent_id(to, what="delegatee id", error=InvalidInput)
         if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
             raise LifetimeExceeded(f"ttl must be a positive number of seconds, not {ttl!r}")
-        if ttl > self.limits.max_token_lifetime:
+        if ttl > self.limits.max_token_lifetime:  # before exp = now + ttl can overflow
             raise LifetimeExceeded(
                 f"ttl {ttl}s is over the {self.limits.max_token_lifetime}s maximum lifetime"
-            )
-        exp = now + ttl
-        if ceiling is not None and exp > ceiling:
-            raise LifetimeExceeded(
-                f"ttl {ttl}s would outlive the parent token (it has {ceiling - now}s left)"
             )
         if len(caps) > self.limits.max_caps_per_token:
             raise OversizedError(f"{len(caps)} capabilities, over {self.limits.max_caps_per_token}")
@@ -300,13 +294,13 @@ class Delegator:
             )
         pub = _public(to_key)
         try:
-            return DelegationClaims(
+            claims = DelegationClaims(
                 iss=self.key.agent,
                 sub=to,
                 aud=to,
                 iat=now,
                 nbf=now,
-                exp=exp,
+                exp=now + ttl,
                 jti=new_jti(),
                 cnf=Confirmation(jwk=pub.jwk),
                 prf=prf,
@@ -320,6 +314,14 @@ class Delegator:
             )
         except ValueError as exc:  # pydantic ValidationError: a bad task/obo/purpose
             raise InvalidInput(f"cannot mint: {exc.errors()[0]['msg']}") from None  # type: ignore[attr-defined]
+        # The verifier's own checks, so that nothing is signed that it would refuse.
+        max_life = self.limits.max_token_lifetime
+        problem = first(time_problems(claims, parent, hop, max_lifetime=max_life)) or first(
+            attenuation_problems(claims, parent, hop)
+        )
+        if problem is not None:
+            raise problem
+        return claims
 
     # --- proofs and receipts --- #
 

@@ -19,11 +19,18 @@ Every change is appended to the audit sink (events ``task_open``, ``task_close``
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .audit import AuditSink
+from .audit import (
+    AuditEvent,
+    AuditSink,
+    ElevateEvent,
+    RevokeEvent,
+    TaskCloseEvent,
+    TaskOpenEvent,
+)
 from .capabilities import Capability
 from .clock import Clock, SystemClock
 from .errors import DelegationError, InvalidInput, StoreUnavailable, TaskNotOpen
@@ -132,10 +139,7 @@ class Tasks:
             raise TaskNotOpen(f"task {task} was closed; open a new task id")
         info = TaskInfo(task, opened_at=now, deadline=now + ttl, owner=owner, purpose=purpose)
         self._save(info, now)
-        self._audit(
-            "task_open",
-            {"task": task, "deadline": info.deadline, "owner": owner, "purpose": purpose},
-        )
+        self._audit(TaskOpenEvent(task=task, deadline=info.deadline, owner=owner, purpose=purpose))
         return info
 
     def close(self, task: str, *, reason: str | None = None) -> None:
@@ -148,7 +152,7 @@ class Tasks:
         self.store.revoke("task", task, until=until, now=now)
         closed = TaskInfo(**{**info.__dict__, "closed_at": now, "close_reason": reason})
         self._save(closed, now)
-        self._audit("task_close", {"task": task, "reason": reason})
+        self._audit(TaskCloseEvent(task=task, reason=reason))
 
     def get(self, task: str) -> TaskInfo | None:
         """The task's record, or None if it was never opened here."""
@@ -210,7 +214,7 @@ class Tasks:
             until=min(now + ttl, info.deadline),
         )
         self.store.put_record("elev", task, elevation.to_dict(), until=elevation.until, now=now)
-        self._audit("elevate", elevation.to_dict())
+        self._audit(ElevateEvent(**elevation.__dict__))
         return elevation
 
     def elevation(self, task: str) -> Elevation | None:
@@ -241,7 +245,7 @@ class Tasks:
         if not value:
             raise InvalidInput("nothing to revoke: empty value")
         self.store.revoke(kind, value, until=until, now=self.clock.now())
-        self._audit("revoke", {"kind": kind, "value": value, "until": until, "reason": reason})
+        self._audit(RevokeEvent(kind=kind, value=value, until=until, reason=reason))
 
     # --- internals --- #
 
@@ -250,6 +254,6 @@ class Tasks:
             "task", info.task, info.to_dict(), until=info.deadline + _RETAIN, now=now
         )
 
-    def _audit(self, event: str, fields: Mapping[str, Any]) -> None:
+    def _audit(self, event: AuditEvent) -> None:
         if self.audit is not None:
-            self.audit.append(event, {k: v for k, v in fields.items() if v is not None})
+            self.audit.append(event)

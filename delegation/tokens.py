@@ -53,7 +53,6 @@ __all__ = [
     "encode_jws",
     "parse_jws",
     "parse_unverified",
-    "token_facts",
 ]
 
 TOKEN_TYP = "deleg+jwt"  # noqa: S105 - a media type, not a secret
@@ -396,24 +395,3 @@ def parse_unverified(chain: Chain | str) -> list[UnverifiedToken]:
             exc.hop = i
             raise
     return out
-
-
-def token_facts(t: UnverifiedToken) -> dict[str, Any]:
-    """What the audit log and the graph record of a delegation token."""
-    c: DelegationClaims = t.claims
-    return {
-        "token_id": t.token_id,
-        "parent": c.prf,
-        "iss": c.iss,
-        "sub": c.sub,
-        "jti": c.jti,
-        "kid": t.header.get("kid"),
-        "cnf_kid": c.cnf.jwk.get("kid"),
-        "task": c.task,
-        "obo": c.obo,
-        "iat": c.iat,
-        "exp": c.exp,
-        "dpth": c.dpth,
-        "caps": [cap.to_wire() for cap in c.caps],
-        "receipt": c.rcpt is not None,
-    }

@@ -16,22 +16,34 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from ._cache import TokenCache
-from .audit import AuditSink
-from .capabilities import Capability, Request, allows, covers
+from .audit import (
+    AcceptEvent,
+    AuditSink,
+    PolicyFacts,
+    ProofFacts,
+    RequestFacts,
+    TokenFacts,
+    VerifyEvent,
+)
+from .capabilities import Capability, Request, allows
+from .checks import (
+    act_problem,
+    attenuation_problems,
+    first,
+    header_problem,
+    link_problems,
+    receipt_problem,
+    root_problems,
+    signature_problem,
+    time_problems,
+)
 from .clock import Clock, SystemClock
 from .errors import (
     ActionNotGranted,
-    ActMismatch,
-    AlgNotAllowed,
     AlreadyAccepted,
     AudienceMismatch,
-    BadHeader,
-    BadReceipt,
-    BadSignature,
-    BrokenLink,
     ConfigurationError,
     DelegationError,
-    DepthExceeded,
     Expired,
     HolderMismatch,
     InternalError,
@@ -42,16 +54,11 @@ from .errors import (
     NotYetValid,
     OversizedError,
     PolicyDenied,
-    PrincipalMismatch,
     ProofMismatch,
     ProofReplayed,
-    ReceiptMissing,
     Revoked,
-    ScopeEscalation,
     StoreUnavailable,
-    TaskMismatch,
     UntrustedRoot,
-    WrongTokenType,
 )
 from .keys import PublicKey
 from .limits import Limits
@@ -61,21 +68,17 @@ from .stores import ReplayCache, RevocationKind, RevocationStore
 from .stores.memory import MemoryStore
 from .tokens import (
     PROOF_TYP,
-    RECEIPT_TYP,
     TOKEN_TYP,
     Chain,
     DelegationClaims,
     ProofClaims,
-    ReceiptClaims,
     UnverifiedToken,
     check_agent_id,
     parse_jws,
-    token_facts,
 )
 
 __all__ = ["VerifiedChain", "Verifier"]
 
-_ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
 _SUPPORTED_ALGS = frozenset({"EdDSA", "ES256"})
 _SEAL = object()
 
@@ -329,7 +332,9 @@ class Verifier:
             raise InvalidRequest("request must be a delegation.Request")
         digest = request.args_digest  # RFC 8785 once per call: for the proof and the audit
         if self.audit is not None:
-            facts["request"] = {"tool": request.tool, "resource": request.resource, "args": digest}
+            facts["request"] = RequestFacts.model_construct(
+                tool=request.tool, resource=request.resource, args=digest
+            )
         tokens, keys = self._chain_checks(chain, facts)
         now = self.clock.now()
         self._check_proof(proof, tokens[-1], keys[-1], request, digest, now, facts)
@@ -385,11 +390,9 @@ class Verifier:
             environment=self.environment,
         )
         decision = self.policy.decide(context)
-        facts["policy"] = {
-            "effect": decision.effect,
-            "rules": list(decision.rules),
-            "digest": self.policy.digest,
-        }
+        facts["policy"] = PolicyFacts.model_construct(
+            effect=decision.effect, rules=tuple(decision.rules), digest=self.policy.digest
+        )
         if labels:
             facts["labels"] = dict(labels)
         if not decision.allowed:
@@ -438,7 +441,7 @@ class Verifier:
             tokens.append(cached[0])
             keys.append(cached[1])
         if self.audit is not None:
-            facts["chain"] = [token_facts(t) for t in tokens]
+            facts["chain"] = tuple(TokenFacts.of_token(t) for t in tokens)
         return tokens, keys, fresh
 
     def _parse_token(self, raw: str, i: int) -> tuple[UnverifiedToken, PublicKey]:
@@ -466,64 +469,21 @@ class Verifier:
         return t, key
 
     def _check_header(self, header: Mapping[str, Any], typ: str, *, hop: int | None) -> None:
-        what = "proof" if hop is None else f"token {hop}"
-        alg = header.get("alg")
-        if not isinstance(alg, str) or alg not in self.algorithms:
-            raise AlgNotAllowed(
-                f"{what}: alg {alg!r} is not allowed "
-                f"(allowed: {', '.join(sorted(self.algorithms))})",
-                hop=hop,
-            )
-        if "crit" in header:
-            raise BadHeader(f"{what}: 'crit' header is not supported", hop=hop, claim="crit")
-        extra = header.keys() - _ALLOWED_HEADER
-        if extra:
-            raise BadHeader(
-                f"{what}: header member(s) {sorted(extra)} not allowed "
-                "(keys are never taken from a token)",
-                hop=hop,
-            )
-        if header.get("typ") != typ:
-            raise WrongTokenType(f"{what}: typ {header.get('typ')!r}, expected {typ!r}", hop=hop)
-        if not isinstance(header.get("kid"), str):
-            raise BadHeader(f"{what}: header needs a 'kid' string", hop=hop, claim="kid")
+        _raise(header_problem(header, typ, hop=hop, algorithms=self.algorithms))
 
     def _check_signature(
-        self,
-        t: UnverifiedToken,
-        key: PublicKey,
-        *,
-        hop: int | None,
-        whose: str,
-        cached: bool = False,
-        what: str | None = None,
+        self, t: UnverifiedToken, key: PublicKey, *, hop: int | None, whose: str
     ) -> None:
-        what = what or ("proof" if hop is None else f"token {hop}")
-        if t.header["kid"] != key.kid:
-            raise BadSignature(
-                f"{what} is signed by key {t.header['kid']}, not {whose} ({key.kid})", hop=hop
-            )
-        if t.header["alg"] != key.alg:
-            raise AlgNotAllowed(
-                f"{what}: alg {t.header['alg']} does not match the "
-                f"{key.alg} key it must be verified with",
-                hop=hop,
-            )
-        if cached and self._cache.verified(t.raw, key.kid):
-            return  # this exact token verified under this very key before
-        if not key.verify(t.signature, t.signing_input):
-            raise BadSignature(f"{what}: signature does not verify under {whose}", hop=hop)
-        if cached:
+        # Only chain tokens are cached: a proof is single-use, its verdict never reused.
+        cached = hop is not None
+        known = cached and self._cache.verified(t.raw, key.kid)
+        _raise(signature_problem(t, key, hop=hop, whose=whose, known_good=known))
+        if cached and not known:
             self._cache.mark_verified(t.raw, key.kid)
 
     def _check_root(self, t: UnverifiedToken) -> None:
         claims: DelegationClaims = t.claims
-        if claims.prf is not None:
-            raise BrokenLink(
-                "token 0 names a parent: the chain does not start at a root grant",
-                hop=0,
-                claim="prf",
-            )
+        _raise(first(root_problems(claims, receipt=claims.rcpt is not None)))
         if not self.registry.is_root(claims.iss):
             raise UntrustedRoot(f"{claims.iss} is not a trusted root", hop=0, claim="iss")
         key = self.registry.root_key(claims.iss, t.header["kid"])
@@ -531,30 +491,15 @@ class Verifier:
             raise UntrustedRoot(
                 f"key {t.header['kid']} is not registered for root {claims.iss}", hop=0
             )
-        self._check_signature(t, key, hop=0, whose=f"root {claims.iss}'s key", cached=True)
+        self._check_signature(t, key, hop=0, whose=f"root {claims.iss}'s key")
 
     def _check_links(self, tokens: list[UnverifiedToken], keys: list[PublicKey]) -> None:
         seen_jti: set[str] = {tokens[0].claims.jti}
         for i in range(1, len(tokens)):
             parent, child = tokens[i - 1], tokens[i]
             pc: DelegationClaims = parent.claims
-            cc: DelegationClaims = child.claims
-            if cc.prf != parent.token_id:
-                raise BrokenLink(
-                    f"token {i} does not name token {i - 1} as its parent (prf)", hop=i, claim="prf"
-                )
-            if cc.iss != pc.sub:
-                raise BrokenLink(
-                    f"token {i} is issued by {cc.iss}, but token {i - 1} was delegated to {pc.sub}",
-                    hop=i,
-                    claim="iss",
-                )
-            if cc.jti in seen_jti:
-                raise BrokenLink(f"token {i} repeats a jti of the chain", hop=i, claim="jti")
-            seen_jti.add(cc.jti)
-            self._check_signature(
-                child, keys[i - 1], hop=i, whose=f"the key bound to {pc.sub}", cached=True
-            )
+            _raise(first(link_problems(child.claims, pc, parent.token_id, i, seen_jti=seen_jti)))
+            self._check_signature(child, keys[i - 1], hop=i, whose=f"the key bound to {pc.sub}")
         if self.registry.knows_agents:
             for i, t in enumerate(tokens):
                 sub = t.claims.sub
@@ -567,95 +512,44 @@ class Verifier:
                     )
 
     def _check_times(self, tokens: list[UnverifiedToken], now: float) -> None:
-        skew, max_life = self.limits.clock_skew, self.limits.max_token_lifetime
-        parent_exp: int | None = None
+        parent: DelegationClaims | None = None
         for i, t in enumerate(tokens):
             c: DelegationClaims = t.claims
-            if c.exp <= c.iat:
-                raise LifetimeExceeded(f"token {i}: exp is not after iat", hop=i, claim="exp")
-            if c.exp - c.iat > max_life:
-                raise LifetimeExceeded(
-                    f"token {i}: lifetime {c.exp - c.iat}s is over the {max_life}s maximum",
-                    hop=i,
-                    claim="exp",
+            _raise(
+                first(
+                    time_problems(
+                        c,
+                        parent,
+                        i,
+                        max_lifetime=self.limits.max_token_lifetime,
+                        now=now,
+                        skew=self.limits.clock_skew,
+                    )
                 )
-            if c.iat > now + skew:
-                raise NotYetValid(f"token {i} was issued in the future (iat)", hop=i, claim="iat")
-            if c.nbf is not None and c.nbf > now + skew:
-                raise NotYetValid(f"token {i} is not valid yet (nbf)", hop=i, claim="nbf")
-            if now >= c.exp + skew:
-                raise Expired(f"token {i} expired", hop=i, claim="exp")
-            if parent_exp is not None and c.exp > parent_exp:
-                raise LifetimeExceeded(f"token {i} outlives its parent", hop=i, claim="exp")
-            parent_exp = c.exp
+            )
+            parent = c
 
     def _check_attenuation(self, tokens: list[UnverifiedToken]) -> None:
         parent: DelegationClaims | None = None
         for i, t in enumerate(tokens):
             c: DelegationClaims = t.claims
-            if parent is not None:
-                p = parent
-                for cap in c.caps:
-                    if not any(covers(pc, cap) for pc in p.caps):
-                        raise ScopeEscalation(
-                            f"token {i} grants {cap}, which token {i - 1} does not cover",
-                            hop=i,
-                            claim="caps",
-                        )
-                if c.dpth > p.dpth - 1:
-                    raise DepthExceeded(
-                        f"token {i} has dpth {c.dpth}; its parent allows at most {p.dpth - 1}",
-                        hop=i,
-                        claim="dpth",
-                    )
-                if c.task != p.task:
-                    raise TaskMismatch(f"token {i} changes the task", hop=i, claim="task")
-                if c.obo != p.obo:
-                    raise PrincipalMismatch(
-                        f"token {i} changes the principal (obo)", hop=i, claim="obo"
-                    )
-            # act must be {issuer, the parent's act}: by induction it mirrors every issuer.
-            expected = {"sub": c.iss} if parent is None else {"sub": c.iss, "act": parent.act}
-            if c.act != expected:
-                raise ActMismatch(
-                    f"token {i}: act does not mirror the chain's issuers", hop=i, claim="act"
-                )
+            _raise(first(attenuation_problems(c, parent, i)) or act_problem(c, parent, i))
             parent = c
 
     def _check_receipts(self, tokens: list[UnverifiedToken], keys: list[PublicKey]) -> None:
-        skew = self.limits.clock_skew
         for i in range(1, len(tokens)):
-            child: DelegationClaims = tokens[i].claims
-            if child.rcpt is None:
-                if self.require_receipts:
-                    raise ReceiptMissing(
-                        f"token {i} carries no receipt: no evidence that {child.iss} "
-                        f"verified and accepted token {i - 1}",
-                        hop=i,
-                        claim="rcpt",
-                    )
-                continue
-            what = f"token {i} receipt"
-            try:
-                r = parse_jws(
-                    child.rcpt, ReceiptClaims, what=what, max_bytes=self.limits.max_token_bytes
+            _raise(
+                receipt_problem(
+                    tokens[i],
+                    tokens[i - 1],
+                    keys[i - 1],
+                    i,
+                    algorithms=self.algorithms,
+                    max_bytes=self.limits.max_token_bytes,
+                    skew=self.limits.clock_skew,
+                    required=self.require_receipts,
                 )
-                self._check_header(r.header, RECEIPT_TYP, hop=i)
-                self._check_signature(
-                    r, keys[i - 1], hop=i, whose=f"the key of {child.iss}", what="it"
-                )
-            except DelegationError as exc:
-                raise BadReceipt(f"{what}: {exc.message}", hop=i, claim="rcpt") from None
-            rc: ReceiptClaims = r.claims
-            if rc.par != tokens[i - 1].token_id:
-                raise BadReceipt(
-                    f"{what} accepts another token, not token {i - 1}", hop=i, claim="rcpt"
-                )
-            parent: DelegationClaims = tokens[i - 1].claims
-            if not parent.iat - skew <= rc.iat <= child.iat + skew:
-                raise BadReceipt(
-                    f"{what} is dated outside the hop it evidences", hop=i, claim="rcpt"
-                )
+            )
 
     def _check_revocation(
         self, tokens: list[UnverifiedToken], keys: list[PublicKey], now: float
@@ -686,7 +580,7 @@ class Verifier:
     ) -> None:
         p = parse_jws(proof, ProofClaims, what="proof", max_bytes=self.limits.max_token_bytes)
         c: ProofClaims = p.claims
-        facts["proof"] = {"jti": c.jti, "iss": c.iss, "aud": c.aud}
+        facts["proof"] = ProofFacts.model_construct(jti=c.jti, iss=c.iss, aud=c.aud)
         self._check_header(p.header, PROOF_TYP, hop=None)
         self._check_signature(p, leaf_key, hop=None, whose="the key bound to the holder")
         lc: DelegationClaims = leaf.claims
@@ -757,18 +651,24 @@ class Verifier:
     def _record(self, event: str, facts: dict[str, Any], error: DelegationError | None) -> None:
         if self.audit is None:
             return
-        if error is None:
-            facts.update(decision="allow", code="allowed")
-        else:
-            facts.update(decision="deny", code=error.code, message=error.message)
-            if error.hop is not None:
-                facts["hop"] = error.hop
+        kind = VerifyEvent if event == "verify" else AcceptEvent
         try:
-            self.audit.append(event, facts)
+            if error is None:
+                record = kind.model_construct(decision="allow", code="allowed", **facts)
+            else:
+                record = kind.model_construct(
+                    decision="deny", code=error.code, message=error.message, hop=error.hop, **facts
+                )
+            self.audit.append(record)
         except Exception as exc:  # an audit that cannot record denies: nothing goes unlogged
             reason = exc.message if isinstance(exc, DelegationError) else repr(exc)
             note = "" if error is None else f" (while recording a {error.code} denial)"
             raise StoreUnavailable(f"audit sink failed: {reason}{note}") from (error or exc)
+
+
+def _raise(problem: DelegationError | None) -> None:
+    if problem is not None:
+        raise problem
 
 
 def _path(tokens: list[UnverifiedToken]) -> tuple[str, ...]:

@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 
 from delegation import DelegationError, FixedClock, JsonlAudit, read_log, verify_log
+from delegation.audit import TaskCloseEvent, VerifyEvent
 
 
 def _write(path: Path, n: int) -> None:
     log = JsonlAudit(path, clock=FixedClock(1000))
     for i in range(n):
-        log.append("verify", {"decision": "allow", "i": i})
+        log.append(VerifyEvent(audience=f"x:tool/{i}", decision="allow", code="allowed"))
 
 
 def test_hash_chain_verifies(tmp_path: Path) -> None:
@@ -21,7 +22,7 @@ def test_hash_chain_verifies(tmp_path: Path) -> None:
     _write(path, 5)
     report = verify_log(path)
     assert report.ok and report.records == 5
-    assert [r["seq"] for r in read_log(path)] == [0, 1, 2, 3, 4]
+    assert [r.seq for r in read_log(path)] == [0, 1, 2, 3, 4]
     assert verify_log(path, expect_head=report.head).ok
 
 
@@ -77,7 +78,7 @@ def test_append_refuses_a_damaged_tail(tmp_path: Path) -> None:
         fh.write(b'{"broken')
     before = path.read_bytes()
     with pytest.raises(DelegationError) as ei:
-        JsonlAudit(path).append("verify", {})
+        JsonlAudit(path).append(TaskCloseEvent(task="T-1"))
     assert ei.value.code == "store_unavailable"
     assert path.read_bytes() == before
 
@@ -92,7 +93,7 @@ def test_missing_log_is_file_error(tmp_path: Path) -> None:
 def _writer(path: str, n: int, who: int) -> None:
     log = JsonlAudit(path)
     for i in range(n):
-        log.append("verify", {"who": who, "i": i})
+        log.append(TaskCloseEvent(task=f"T-{who}-{i}"))
 
 
 def test_several_processes_append_without_loss(tmp_path: Path) -> None:
@@ -107,5 +108,5 @@ def test_several_processes_append_without_loss(tmp_path: Path) -> None:
     report = verify_log(path)
     assert report.ok, report.reason
     assert report.records == 120
-    seen = {(r["who"], r["i"]) for r in read_log(path)}
+    seen = {r.event.task for r in read_log(path) if isinstance(r.event, TaskCloseEvent)}
     assert len(seen) == 120

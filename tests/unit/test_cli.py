@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from delegation import AgentKey, JsonlAudit, Registry
+from delegation.audit import VerifyEvent
 from delegation.cli import main, parse_args_kv, parse_duration, parse_time
 
 ORG = "spiffe://acme.example"
@@ -292,7 +293,7 @@ def test_audit_verify_then_tamper(tmp_path: Path) -> None:
     log = tmp_path / "audit.jsonl"
     sink = JsonlAudit(log)
     for code in ("allowed", "expired", "revoked"):
-        sink.append("verify", {"code": code})
+        sink.append(VerifyEvent(audience="x:tool", decision="deny", code=code))
     assert "3 records" in ok(tmp_path, "audit", "verify", str(log))
 
     lines = log.read_text().splitlines(keepends=True)
@@ -314,7 +315,7 @@ def test_audit_verify_expect_head_catches_the_last_record(
     log = tmp_path / "audit.jsonl"
     sink = JsonlAudit(log)
     for code in ("allowed", "expired"):
-        sink.append("verify", {"code": code})
+        sink.append(VerifyEvent(audience="x:tool", decision="deny", code=code))
     assert main(["audit", "verify", str(log), "--json"]) == 0
     head = json.loads(capsys.readouterr().out)["head"]
     log.write_text(log.read_text().replace('"expired"', '"allowed"'))

@@ -21,6 +21,7 @@ PINNED_CODES = [
     "file_error",
     "holder_mismatch",
     "internal_error",
+    "invalid_audit_record",
     "invalid_capability",
     "invalid_input",
     "invalid_key",

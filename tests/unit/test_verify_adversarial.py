@@ -40,6 +40,7 @@ from delegation import (
     StoreUnavailable,
     parse_unverified,
 )
+from delegation.audit import AuditEvent
 from delegation.stores import RevocationKind
 
 P256_N: Final = int("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16)
@@ -1596,8 +1597,11 @@ def test_clock_skew_limit_is_honoured(world: World) -> None:
 def test_raised_limits_admit_larger_tokens(world: World) -> None:
     """A token over the default 8 KiB verifies when the limit is raised."""
     chain = world.chain(1)
+    root = parse_unverified(chain)[0].claims
+    padding = [{"tool": f"pad{i}", "resource": "r/" + "a" * 900} for i in range(8)]
+    caps = [c.to_wire() for c in root.caps] + padding
     big = Chain(
-        [forge(chain.tokens[0], signer=world.orch, claims={"pur": "x" * 1024, "rcpt": "r" * 6000})]
+        [forge(chain.tokens[0], signer=world.orch, claims={"pur": "x" * 1024, "caps": caps})]
     )
     proof = world.prove(big)
     assert rejected(world, big, proof).code == "oversized"
@@ -1658,7 +1662,7 @@ class DownAudit:
     def __init__(self, exc: Exception) -> None:
         self.exc = exc
 
-    def append(self, event: str, fields: dict[str, Any]) -> None:
+    def append(self, event: AuditEvent) -> None:
         raise self.exc
 
 
