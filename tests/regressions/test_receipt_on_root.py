@@ -6,23 +6,15 @@ it. A root grant accepts no parent, so a receipt there is refused outright.
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from forging import forge
 from support import REQ, World
 
 from delegation import Chain, DelegationError, MemoryAudit
-from delegation._jose import b64url_decode, b64url_encode
 
 
 def _with_root_receipt(world: World, rcpt: str) -> Chain:
-    token = world.chain(1).tokens[0]
-    h64, p64, _ = token.split(".")
-    claims = json.loads(b64url_decode(p64))
-    claims["rcpt"] = rcpt
-    p64 = b64url_encode(json.dumps(claims).encode())
-    signature = world.orch.sign(f"{h64}.{p64}".encode())
-    return Chain([f"{h64}.{p64}.{b64url_encode(signature)}"])
+    return Chain([forge(world.chain(1).tokens[0], signer=world.orch, claims={"rcpt": rcpt})])
 
 
 @pytest.mark.parametrize("rcpt", ["garbage", "a.b.c"])

@@ -1,0 +1,497 @@
+"""The delegation graph: facts about tokens, decisions and tasks over a networkx MultiDiGraph.
+
+Nodes (ids are ``kind|name`` strings, so a principal ``user:alice`` never collides with
+an agent of the same spelling):
+
+* ``agent|<agent id>``: ``kind="agent"``, ``name``, ``domain`` (SPIFFE trust domain, or the
+  URI's authority or scheme), ``role``, ``baseline`` (registry), ``root`` (a trusted root);
+* ``principal|<obo>``: ``kind="principal"``, ``name``;
+* ``tool|<tool>``: ``kind="tool"``, ``name``, ``labels`` (registry).
+
+Edges (``kind`` attribute; the key names the fact):
+
+* ``delegates`` issuer -> subject, key = token id, ``hop`` = its :class:`TokenHop`;
+* ``on_behalf`` principal -> the root issuer of a chain acting for it;
+* ``invokes`` holder -> tool, allowed calls grouped by (leaf token, tool), ``count``;
+* ``denied`` holder -> tool (or delegator -> receiver for a refused acceptance), grouped
+  by (code, leaf token, tool), ``count``.
+
+Facts come first (builders in :mod:`delegation.graph.build`); derived views (lineage,
+depth, effective capabilities) are computed on demand and memoised until the next fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import networkx as nx
+
+from ..capabilities import Capability, covers, pattern_matches
+from ..registry import Registry
+from .findings import Finding, Location, Options, PathStep
+
+if TYPE_CHECKING:
+    from ..audit import TokenFacts
+    from ..tokens import UnverifiedToken
+
+__all__ = [
+    "Acceptance",
+    "DelegationGraph",
+    "Grant",
+    "Invocation",
+    "Revocation",
+    "TaskFacts",
+    "TokenHop",
+    "node_id",
+    "trust_domain",
+]
+
+Signature = Literal["valid", "invalid", "unknown"]
+MAX_LINEAGE = 4096  # a claimed lineage longer than this is cut (and reported by DLG005)
+_KEEP_LOCATIONS = 8  # locations remembered per fact; counts keep going
+
+
+def node_id(kind: str, name: str) -> str:
+    """The graph's node id for an agent, principal or tool.
+
+    >>> node_id("agent", "spiffe://acme.example/agent/planner")
+    'agent|spiffe://acme.example/agent/planner'
+    """
+    return f"{kind}|{name}"
+
+
+def trust_domain(agent: str) -> str:
+    """The SPIFFE trust domain of an agent id, else its URI authority, else its scheme.
+
+    >>> trust_domain("spiffe://acme.example/agent/planner"), trust_domain("urn:agent:x")
+    ('acme.example', 'urn')
+    """
+    scheme, _, rest = agent.partition(":")
+    if rest.startswith("//"):
+        return rest[2:].split("/", 1)[0].lower()
+    return scheme.lower()
+
+
+@dataclass(slots=True, eq=False)
+class TokenHop:
+    """One delegation token as the graph knows it (claims, plus what was observed).
+
+    It has the claims :mod:`delegation.checks` reads, so the graph is judged by the
+    same code as a live chain. ``signature``: ``valid``/``invalid`` when the token itself
+    was read and its key known, else ``unknown``; ``act_ok``: whether ``act`` mirrored
+    the path (None when not read); ``verified``: a verifier allowed a decision on a chain
+    holding it; ``seen_in``: where it was read.
+    """
+
+    token_id: str
+    prf: str | None
+    iss: str
+    sub: str
+    jti: str
+    task: str
+    obo: str | None
+    iat: int
+    exp: int
+    dpth: int
+    caps: tuple[Capability, ...]
+    receipt: bool = False
+    kid: str | None = None
+    cnf_kid: str | None = None
+    nbf: int | None = None
+    signature: Signature = "unknown"
+    act_ok: bool | None = None
+    receipt_ok: bool | None = None
+    verified: bool = False
+    seq: int | None = None
+    seen_in: list[Location] = field(default_factory=list)
+    elevation: str | None = None
+    minted: bool = False  # recorded by its signer (mint/delegate event)
+
+    @classmethod
+    def of_facts(cls, t: TokenFacts) -> TokenHop:
+        return cls(
+            token_id=t.token_id,
+            prf=t.parent,
+            iss=t.iss,
+            sub=t.sub,
+            jti=t.jti,
+            task=t.task,
+            obo=t.obo,
+            iat=t.iat,
+            exp=t.exp,
+            dpth=t.dpth,
+            caps=t.caps,
+            receipt=t.receipt,
+            kid=t.kid,
+            cnf_kid=t.cnf_kid,
+        )
+
+    @classmethod
+    def of_token(cls, t: UnverifiedToken) -> TokenHop:
+        from ..audit import TokenFacts
+
+        hop = cls.of_facts(TokenFacts.of_token(t))
+        hop.nbf = t.claims.nbf
+        return hop
+
+    def see(self, where: Location | None) -> None:
+        if where is not None and len(self.seen_in) < _KEEP_LOCATIONS:
+            self.seen_in.append(where)
+
+
+@dataclass(slots=True)
+class Invocation:
+    """One decision on a request: who called which tool with which chain, allowed or not."""
+
+    holder: str
+    tool: str
+    resource: str
+    leaf: str | None  # the leaf token id
+    task: str | None
+    obo: str | None
+    ts: float
+    allowed: bool
+    code: str
+    audience: str
+    proof_jti: str | None = None
+    proof_iss: str | None = None
+    hop: int | None = None
+    where: Location | None = None
+    seq: int | None = None
+
+
+@dataclass(slots=True)
+class Acceptance:
+    """A receiving agent's decision on an inbound delegation (``Verifier.accept``)."""
+
+    token_id: str
+    audience: str
+    allowed: bool
+    code: str
+    ts: float
+    where: Location | None = None
+    seq: int | None = None
+
+
+@dataclass(slots=True)
+class Revocation:
+    """A revocation seen in a log: what, when, until when."""
+
+    kind: str
+    value: str
+    ts: float
+    until: float | None
+    where: Location | None = None
+    seq: int | None = None
+
+
+@dataclass(slots=True)
+class TaskFacts:
+    """A task's lifecycle as logged."""
+
+    task: str
+    opened: float | None = None
+    deadline: float | None = None
+    closed: float | None = None
+    elevations: list[tuple[str, tuple[Capability, ...], float, float]] = field(
+        default_factory=list
+    )  # (id, caps, granted_at, until)
+    where: Location | None = None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A capability an agent holds, the token that carries it, and the path that delivered it."""
+
+    capability: Capability
+    token_id: str
+    task: str
+    obo: str | None
+    path: tuple[PathStep, ...]
+
+
+class DelegationGraph:
+    """Delegation facts as a networkx ``MultiDiGraph``, with queries and detectors.
+
+    Build it with :func:`delegation.graph.from_chains`, :func:`~delegation.graph.from_audit`
+    or :func:`~delegation.graph.from_verified` (several inputs merge into one graph).
+
+    >>> from delegation.graph import DelegationGraph
+    >>> g = DelegationGraph()
+    >>> g.graph.number_of_edges(), g.findings()
+    (0, [])
+    """
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        self.graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+        self.registry = registry
+        self.tokens: dict[str, TokenHop] = {}
+        self.invocations: list[Invocation] = []
+        self.acceptances: dict[str, list[Acceptance]] = {}
+        self.revocations: list[Revocation] = []
+        self.tasks: dict[str, TaskFacts] = {}
+        self.duplicate_jti: dict[str, list[str]] = {}  # jti -> token ids claiming it
+        self.lineage_cycles: list[tuple[str, ...]] = []  # token ids of prf loops seen
+        self.skipped: list[tuple[Location, str]] = []  # input lines not read, and why
+        self.records = 0  # input records read (audit records and chain lines)
+        self._jti: dict[str, str] = {}
+        self._lineage: dict[str, tuple[TokenHop, ...]] = {}
+
+    # --- facts --- #
+
+    def add_token(self, hop: TokenHop, *, where: Location | None = None) -> TokenHop:
+        """Add a token (a ``delegates`` edge), or merge what is known into the one held.
+
+        Returns the graph's own record of the token.
+        """
+        known = self.tokens.get(hop.token_id)
+        if known is not None:
+            _merge(known, hop)
+            known.see(where)
+            return known
+        hop.see(where)
+        self.tokens[hop.token_id] = hop
+        self._lineage.clear()
+        first = self._jti.setdefault(hop.jti, hop.token_id)
+        if first != hop.token_id:
+            self.duplicate_jti.setdefault(hop.jti, [first]).append(hop.token_id)
+        g = self.graph
+        src, dst = self._agent(hop.iss), self._agent(hop.sub)
+        g.add_edge(src, dst, key=hop.token_id, kind="delegates", hop=hop)
+        if hop.prf is None and hop.obo is not None:
+            principal = node_id("principal", hop.obo)
+            if principal not in g:
+                g.add_node(principal, kind="principal", name=hop.obo)
+            if not g.has_edge(principal, src, key=hop.obo):
+                g.add_edge(principal, src, key=hop.obo, kind="on_behalf")
+        return hop
+
+    def add_invocation(self, inv: Invocation) -> None:
+        """Record a decision on a request (an ``invokes`` or ``denied`` edge)."""
+        self.invocations.append(inv)
+        holder, tool = self._agent(inv.holder), self._tool(inv.tool)
+        kind = "invokes" if inv.allowed else "denied"
+        key = f"{kind}|{inv.code}|{inv.leaf or '-'}"
+        g = self.graph
+        if g.has_edge(holder, tool, key=key):
+            data = g.edges[holder, tool, key]
+            data["count"] += 1
+            data["first"] = min(data["first"], inv.ts)
+            data["last"] = max(data["last"], inv.ts)
+        else:
+            g.add_edge(
+                holder,
+                tool,
+                key=key,
+                kind=kind,
+                code=inv.code,
+                leaf=inv.leaf,
+                task=inv.task,
+                count=1,
+                first=inv.ts,
+                last=inv.ts,
+            )
+
+    def add_acceptance(self, acc: Acceptance, delegator: str | None) -> None:
+        """Record an acceptance decision; a refusal is a ``denied`` edge to the receiver."""
+        self.acceptances.setdefault(acc.token_id, []).append(acc)
+        if not acc.allowed and delegator is not None:
+            src, dst = self._agent(delegator), self._agent(acc.audience)
+            key = f"denied|{acc.code}|{acc.token_id}"
+            if self.graph.has_edge(src, dst, key=key):
+                self.graph.edges[src, dst, key]["count"] += 1
+            else:
+                self.graph.add_edge(
+                    src, dst, key=key, kind="denied", code=acc.code, leaf=acc.token_id, count=1
+                )
+
+    def _agent(self, agent: str) -> str:
+        n = node_id("agent", agent)
+        if n not in self.graph:
+            attrs: dict[str, Any] = {"kind": "agent", "name": agent, "domain": trust_domain(agent)}
+            reg = self.registry
+            if reg is not None:
+                entry = reg.agents.get(agent) or reg.roots.get(agent)
+                attrs["registered"] = entry is not None
+                attrs["root"] = reg.is_root(agent)
+                if entry is not None:
+                    attrs["role"] = entry.role
+                    attrs["baseline"] = entry.baseline if agent in reg.agents else None
+                    attrs["extra"] = dict(entry.extra)
+            self.graph.add_node(n, **attrs)
+        return n
+
+    def _tool(self, tool: str) -> str:
+        n = node_id("tool", tool)
+        if n not in self.graph:
+            labels = self.registry.tool_labels(tool) if self.registry is not None else frozenset()
+            self.graph.add_node(n, kind="tool", name=tool, labels=tuple(sorted(labels)))
+        return n
+
+    # --- derived views --- #
+
+    def agents(self) -> list[str]:
+        """Every agent id in the graph, sorted."""
+        return sorted(d["name"] for _, d in self.graph.nodes(data=True) if d["kind"] == "agent")
+
+    def agent(self, agent: str) -> dict[str, Any]:
+        """The node attributes of an agent (empty when unknown)."""
+        return dict(self.graph.nodes.get(node_id("agent", agent), {}))
+
+    def baseline(self, agent: str) -> tuple[Capability, ...] | None:
+        """The agent's registry baseline, or None when the registry does not give one."""
+        if self.registry is None or agent not in self.registry.agents:
+            return None
+        return self.registry.agents[agent].baseline
+
+    def tool_labels(self, tool: str) -> frozenset[str]:
+        """The registry labels of a tool (patterns in the registry are not expanded)."""
+        return self.registry.tool_labels(tool) if self.registry is not None else frozenset()
+
+    def parent(self, hop: TokenHop) -> TokenHop | None:
+        """The token ``hop`` names as its parent, when the graph has it."""
+        return self.tokens.get(hop.prf) if hop.prf is not None else None
+
+    def lineage(self, token_id: str) -> tuple[TokenHop, ...]:
+        """The token and its ancestors, root first, as far as the graph knows them.
+
+        Cut at a loop in ``prf`` (recorded in ``lineage_cycles``) or after
+        ``MAX_LINEAGE`` hops, so a hostile claimed lineage cannot run away.
+        """
+        cached = self._lineage.get(token_id)
+        if cached is not None:
+            return cached
+        chain: list[TokenHop] = []
+        seen: set[str] = set()
+        current: str | None = token_id
+        while current is not None and current in self.tokens and len(chain) < MAX_LINEAGE:
+            if current in seen:
+                loop = tuple(
+                    h.token_id for h in chain[[h.token_id for h in chain].index(current) :]
+                )
+                if loop not in self.lineage_cycles:
+                    self.lineage_cycles.append(loop)
+                break
+            prefix = self._lineage.get(current)
+            if prefix is not None:  # the rest of the way up is known already
+                out = (*prefix, *reversed(chain))
+                self._lineage[token_id] = out
+                return out
+            seen.add(current)
+            hop = self.tokens[current]
+            chain.append(hop)
+            current = hop.prf
+        out = tuple(reversed(chain))
+        self._lineage[token_id] = out
+        return out
+
+    def depth(self, token_id: str) -> int:
+        """How many hops from the root the token stands (1 for a root grant)."""
+        return len(self.lineage(token_id))
+
+    def witness(self, token_id: str) -> tuple[PathStep, ...]:
+        """The delegation path that delivered a token, root first, as path steps."""
+        return tuple(
+            PathStep("delegates", h.iss, h.sub, h.token_id) for h in self.lineage(token_id)
+        )
+
+    def held_tokens(self, agent: str) -> list[TokenHop]:
+        """The tokens delegated to ``agent``, oldest first."""
+        n = node_id("agent", agent)
+        if n not in self.graph:
+            return []
+        hops = [
+            d["hop"] for _, _, d in self.graph.in_edges(n, data=True) if d["kind"] == "delegates"
+        ]
+        return sorted(hops, key=lambda h: (h.iat, h.token_id))
+
+    def effective_capabilities(self, agent: str) -> list[Grant]:
+        """What ``agent`` holds: each capability with the token and path that delivered it.
+
+        Only hops that do not exceed their parent count (an escalated capability is not
+        really held; DLG001 reports it). Sorted by task, token and capability.
+        """
+        out: list[Grant] = []
+        for hop in self.held_tokens(agent):
+            parent = self.parent(hop)
+            for cap in hop.caps:
+                if parent is not None and not any(covers(p, cap) for p in parent.caps):
+                    continue
+                out.append(Grant(cap, hop.token_id, hop.task, hop.obo, self.witness(hop.token_id)))
+        return sorted(out, key=lambda g: (g.task, g.token_id, str(g.capability)))
+
+    def paths_to(self, tool: str) -> list[tuple[PathStep, ...]]:
+        """Every delegation path ending in a token whose capabilities reach ``tool``.
+
+        Searched backwards from the tool: only tokens granting it are walked up.
+        """
+        out = []
+        for hop in self.tokens.values():
+            if any(pattern_matches(c.tool, tool, ".") for c in hop.caps):
+                out.append((*self.witness(hop.token_id), PathStep("holds", hop.sub, tool)))
+        return sorted(out, key=lambda p: tuple(s.token or s.target for s in p))
+
+    def blast_radius(self, agent: str) -> dict[str, Any]:
+        """What a compromise of ``agent`` exposes: tools it may call, agents it may hand on to.
+
+        ``tools``: tool patterns of its capabilities; ``redelegable``: those it may still
+        delegate (``dpth`` > 0); ``downstream``: agents reachable along its delegations.
+        """
+        grants = self.effective_capabilities(agent)
+        tools = sorted({g.capability.tool for g in grants})
+        redelegable = sorted(
+            {g.capability.tool for g in grants if self.tokens[g.token_id].dpth > 0}
+        )
+        n = node_id("agent", agent)
+        downstream: list[str] = []
+        if n in self.graph:
+            sub = nx.subgraph_view(
+                self.graph,
+                filter_edge=lambda u, v, k: self.graph.edges[u, v, k]["kind"] == "delegates",
+            )
+            downstream = sorted(
+                self.graph.nodes[d]["name"] for d in nx.descendants(sub, n) if d != n
+            )
+        return {
+            "agent": agent,
+            "tools": tools,
+            "redelegable": redelegable,
+            "downstream": downstream,
+            "tokens": len(grants),
+        }
+
+    def hops(self) -> Iterator[TokenHop]:
+        """Every token, in a stable order (token id)."""
+        for token_id in sorted(self.tokens):
+            yield self.tokens[token_id]
+
+    def findings(
+        self, rules: Iterable[str] | None = None, options: Options | None = None
+    ) -> list[Finding]:
+        """Run the detectors (all, or the given rule ids) and return sorted findings."""
+        from .detectors import run
+
+        return run(self, rules=rules, options=options or Options())
+
+
+def _merge(known: TokenHop, new: TokenHop) -> None:
+    """Fold a new sighting of a token into the record already held."""
+    if known.signature == "unknown":
+        known.signature = new.signature
+    elif new.signature == "invalid":
+        known.signature = "invalid"  # any bad sighting taints it: the bytes differed
+    known.verified = known.verified or new.verified
+    known.minted = known.minted or new.minted
+    if known.act_ok is None:
+        known.act_ok = new.act_ok
+    if known.receipt_ok is None:
+        known.receipt_ok = new.receipt_ok
+    if known.nbf is None:
+        known.nbf = new.nbf
+    if known.seq is None:
+        known.seq = new.seq
+    known.elevation = known.elevation or new.elevation
+    known.kid = known.kid or new.kid
+    known.cnf_kid = known.cnf_kid or new.cnf_kid
