@@ -12,12 +12,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 if TYPE_CHECKING:
     from .model import DelegationGraph
 
 __all__ = [
+    "SECURITY_SEVERITY",
     "SEVERITIES",
     "Finding",
     "Location",
@@ -25,12 +26,15 @@ __all__ = [
     "PathStep",
     "Rule",
     "Severity",
+    "load_options",
     "severity_at_least",
 ]
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "info")
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
+# SARIF ``security-severity`` (CVSS-like scores code-scanning UIs turn into levels).
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
 
 
 def severity_at_least(severity: Severity, threshold: Severity) -> bool:
@@ -152,6 +156,38 @@ class Options(BaseModel):
     )
 
 
+def load_options(path: str) -> Options:
+    """Read detector options from a JSON or YAML file; errors name the file and field.
+
+    Raises ``file_error`` or ``invalid_input``.
+    """
+    import json
+
+    import yaml
+
+    from .._files import read_text
+    from ..errors import InvalidInput
+
+    text = read_text(path, what="graph config")
+    try:
+        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError, RecursionError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidInput(
+            f"{path}: not valid {'JSON' if path.endswith('.json') else 'YAML'}: {first}"
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path}: the config must be a mapping of option names to values")
+    try:
+        return Options.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"]) or "config"
+        raise InvalidInput(f"{path}: {where}: {err['msg']}") from None
+
+
 Detector = Callable[["DelegationGraph", Options], list[Finding]]
 
 
@@ -170,6 +206,4 @@ class Rule:
     @property
     def security_severity(self) -> str:
         """SARIF ``security-severity`` for the rule's default severity."""
-        return {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}[
-            self.severity
-        ]
+        return SECURITY_SEVERITY[self.severity]
