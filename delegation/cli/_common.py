@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -36,6 +38,7 @@ __all__ = [
     "dump",
     "emit",
     "fail",
+    "state_options",
     "wants_json",
 ]
 
@@ -125,19 +128,47 @@ def console() -> Console:
 # --- state: the store and the audit log --- #
 
 
+def state_options(p: Parser, *, store: str, audit: str) -> None:
+    """``--store`` and ``--audit``, with the defaults every command shares.
+
+    ``store`` and ``audit`` say what the command does with them (for ``--help``).
+    """
+    p.add_argument(
+        "--store",
+        default=os.environ.get("DELEGATION_STORE") or DEFAULT_STORE,
+        metavar="URL",
+        help=f"{store} (default: $DELEGATION_STORE, else {DEFAULT_STORE})",
+    )
+    p.add_argument(
+        "--audit",
+        default=os.environ.get("DELEGATION_AUDIT") or DEFAULT_AUDIT,
+        metavar="FILE",
+        help=f"{audit} (default: $DELEGATION_AUDIT, else ./{DEFAULT_AUDIT})",
+    )
+
+
+def _store_file(url: str) -> Path | None:
+    """The file behind a ``sqlite:///`` URL (None for other stores)."""
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+    return Path(path) if path else None
+
+
 class State:
     """The store and audit log of a command, opened on first use and closed on exit.
 
     ``with State(store_url, audit_path) as state:`` then ``state.store``, ``state.audit``
     and ``state.tasks``; the store is opened only if asked for (so an input error found
-    first leaves nothing behind) and closed when the block ends, whatever happens.
+    first leaves nothing behind) and closed when the block ends, whatever happens. A
+    store file or audit log that the command created is named on stderr.
     """
 
-    def __init__(self, store: str | None, audit: str | None) -> None:
+    def __init__(self, store: str, audit: str) -> None:
         self.store_url = store
         self.audit_path = audit
         self._store: KVStore | None = None
         self._audit: JsonlAudit | None = None
+        files = {"store": _store_file(store), "audit log": Path(audit)}
+        self._new = {what: f for what, f in files.items() if f is not None and not f.exists()}
 
     def __enter__(self) -> State:
         return self
@@ -153,14 +184,12 @@ class State:
     @property
     def store(self) -> KVStore:
         if self._store is None:
-            if self.store_url is None:
-                raise RuntimeError("this command has no store")
             self._store = open_store(self.store_url)
         return self._store
 
     @property
-    def audit(self) -> JsonlAudit | None:
-        if self._audit is None and self.audit_path is not None:
+    def audit(self) -> JsonlAudit:
+        if self._audit is None:
             self._audit = JsonlAudit(self.audit_path)
         return self._audit
 
@@ -173,3 +202,7 @@ class State:
         if callable(close):
             close()
         self._store = None
+        for what, path in self._new.items():
+            if path.exists():
+                print(f"note: created the {what} {path.resolve()}", file=sys.stderr)
+        self._new = {}

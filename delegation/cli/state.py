@@ -9,10 +9,10 @@ from typing import get_args
 from delegation import InvalidInput
 from delegation.stores import RevocationKind
 
-from ._common import DEFAULT_AUDIT, DEFAULT_STORE, EXIT_OK, Parser, State, Subcommands, emit
+from ._common import EXIT_OK, State, Subcommands, emit, state_options
 from ._values import iso, parse_duration
 
-__all__ = ["add_parser", "state_options"]
+__all__ = ["add_parser"]
 
 _KINDS: tuple[RevocationKind, ...] = get_args(RevocationKind)
 
@@ -50,14 +50,9 @@ def cmd_task_close(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def state_options(p: Parser) -> None:
-    p.add_argument("--store", default=DEFAULT_STORE, metavar="URL")
-    p.add_argument("--audit", default=DEFAULT_AUDIT, metavar="FILE")
-
-
 def add_parser(subparsers: Subcommands) -> None:
     p = subparsers.command("revoke", cmd_revoke, "revoke a token, jti, task or key")
-    state_options(p)
+    state_options(p, store="where the revocation is recorded", audit="audit log")
     p.add_argument("--reason", metavar="TEXT", help="recorded in the audit log")
     p.add_argument(
         "--ttl",
@@ -77,8 +72,8 @@ def add_parser(subparsers: Subcommands) -> None:
     p.add_argument("--deadline", required=True, metavar="DUR", help="e.g. 30m, 2h")
     p.add_argument("--owner", metavar="ID", help="who opened it (recorded)")
     p.add_argument("--purpose", metavar="TEXT", help="why (recorded)")
-    state_options(p)
+    state_options(p, store="where the task is recorded", audit="audit log")
     p = task.command("close", cmd_task_close, "close a task: revoke all its chains")
     p.add_argument("--task", required=True, metavar="T")
     p.add_argument("--reason", metavar="TEXT", help="recorded in the audit log")
-    state_options(p)
+    state_options(p, store="where the task is recorded", audit="audit log")

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from delegation import AgentKey, Chain, Delegator, Registry, parse_unverified
+from delegation import AgentKey, Chain, Delegator, Expired, Registry, parse_unverified
 
-from ._common import EXIT_OK, Parser, State, Subcommands, console, dump, emit, wants_json
+from ._common import (
+    EXIT_OK,
+    Parser,
+    State,
+    Subcommands,
+    console,
+    dump,
+    emit,
+    state_options,
+    wants_json,
+)
 from ._values import caps, iso, load_public, parse_args_kv, parse_duration, read_chain
 
 if TYPE_CHECKING:
@@ -35,9 +46,11 @@ def chain_summary(chain: Chain) -> dict[str, Any]:
 def cmd_grant(ns: argparse.Namespace) -> int:
     """``mint`` (a root grant) and ``delegate`` (one more hop on ``--chain``).
 
-    With --store, tasks must be open and lifetimes are clipped to their deadlines; with
-    --audit, the new token is recorded; with --registry, receivers' baselines bound the
-    grant (elevations of the task excepted).
+    The task is governed by the store: ``mint --task T`` needs T open, and a chain's
+    task that the store knows must still be open; lifetimes are clipped to the task's
+    deadline. The new token is recorded in the audit log. With --registry, receivers'
+    baselines bound the grant (elevations of the task excepted). ``mint`` without
+    ``--task`` makes a fresh task id that no store knows: nothing governs it.
     """
     grants, ttl = caps(ns.cap), parse_duration(ns.ttl)  # flags first, then files
     parent = read_chain(ns.chain) if ns.command == "delegate" else None
@@ -45,7 +58,11 @@ def cmd_grant(ns: argparse.Namespace) -> int:
     to_key = load_public(ns.to_key, agent=ns.to)
     registry = Registry.load(ns.registry) if ns.registry is not None else None
     with State(ns.store, ns.audit) as state:
-        tasks = state.tasks if ns.store is not None else None
+        if parent is None:
+            governed = ns.task is not None
+        else:
+            governed = state.tasks.get(parse_unverified(parent)[-1].claims.task) is not None
+        tasks = state.tasks if governed else None
         delegator = Delegator(key, tasks=tasks, audit=state.audit, registry=registry)
         grant: dict[str, Any] = {
             "to": ns.to,
@@ -67,6 +84,13 @@ def cmd_prove(ns: argparse.Namespace) -> int:
     args = parse_args_kv(ns.arg or [])
     chain = read_chain(ns.chain)
     key = AgentKey.load(ns.key)
+    leaf = parse_unverified(chain)[-1]
+    if leaf.claims.exp <= time.time():
+        raise Expired(
+            f"the chain expired at {iso(leaf.claims.exp)}: no verifier would accept a proof for it",
+            hop=len(chain) - 1,
+            claim="exp",
+        )
     proof = Delegator(key).prove(chain, aud=ns.aud, tool=ns.tool, resource=ns.resource, args=args)
     payload = {
         "ok": True,
@@ -164,12 +188,11 @@ def _grant_options(p: Parser) -> None:
     )
     p.add_argument("--ttl", required=True, metavar="DUR", help="lifetime: 90s, 10m, 1h")
     p.add_argument("--purpose", metavar="TEXT", help="free-text purpose (pur)")
-    p.add_argument(
-        "--store",
-        metavar="URL",
-        help="task store: the task must be open, lifetimes end at its deadline",
+    state_options(
+        p,
+        store="task store: a task it knows must be open, lifetimes end at its deadline",
+        audit="the new token is recorded in this audit log",
     )
-    p.add_argument("--audit", metavar="FILE", help="record the new token in this audit log")
     p.add_argument(
         "--registry",
         metavar="REG.json",

@@ -28,16 +28,7 @@ from delegation import (
     Verifier,
 )
 
-from ._common import (
-    DEFAULT_AUDIT,
-    DEFAULT_STORE,
-    EXIT_DENIED,
-    EXIT_OK,
-    State,
-    Subcommands,
-    dump,
-    wants_json,
-)
+from ._common import EXIT_DENIED, EXIT_OK, State, Subcommands, dump, state_options, wants_json
 from ._values import iso, parse_args_kv, parse_time, read_input
 from .tokens import chain_option, request_options
 
@@ -147,16 +138,5 @@ def add_parser(subparsers: Subcommands) -> None:
         metavar="K=V",
         help="a request label the policy may match (e.g. sensitivity=high)",
     )
-    p.add_argument(
-        "--store",
-        default=DEFAULT_STORE,
-        metavar="URL",
-        help=f"revocations and replay cache (default {DEFAULT_STORE})",
-    )
-    p.add_argument(
-        "--audit",
-        default=DEFAULT_AUDIT,
-        metavar="FILE",
-        help=f"audit log (default ./{DEFAULT_AUDIT})",
-    )
+    state_options(p, store="revocations and replay cache", audit="audit log of the decision")
     p.add_argument("--at", metavar="TIME", help="verify as of POSIX seconds or ISO-8601")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from cli_support import GRANT, ORCH, PLANNER, RESEARCHER, SLICE, Flow, ok
+from cli_support import GRANT, ORCH, PLANNER, RESEARCHER, SLICE, Flow, ok, run
 
 from delegation import AgentKey, Registry
 
@@ -76,6 +77,13 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
     assert list(reg["roots"]) == [ORCH]
     assert reg["agents"][PLANNER]["baseline"] == [{"tool": "crm.read", "resource": "customers/**"}]
 
+    # State has one set of defaults: the task opened here governs mint and delegate.
+    opened = run(d, "task", "open", "--task", "T-42", "--deadline", "30m")
+    assert opened.returncode == 0, opened.stderr
+    assert opened.stderr.splitlines() == [
+        f"note: created the store {d.resolve() / 'delegation-store.sqlite'}",
+        f"note: created the audit log {d.resolve() / 'delegation-audit.jsonl'}",
+    ]
     c1 = ok(
         d,
         "mint",
@@ -141,3 +149,12 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     out["missing"] = str(d / "missing.key")
     out["dir"] = str(d)
     return out
+
+
+@pytest.fixture(autouse=True)
+def _in_a_temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command writes its default store and audit log in the working directory:
+    run each test in its own, never in the repository, and without the caller's env."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DELEGATION_STORE", raising=False)
+    monkeypatch.delenv("DELEGATION_AUDIT", raising=False)

@@ -280,7 +280,8 @@ def test_same_flow_in_process(
     assert json.loads(out(*verify, "--json", code=1))["code"] == "proof_replayed"
     assert "purpose  audit prep" in out("inspect", "--chain", "c1.txt")
     assert "revoked key" in out("revoke", "--key", "some-kid")
-    assert "3 records" in out("audit", "verify", "delegation-audit.jsonl")  # 2 verify + revoke
+    # mint + delegate (the default audit log records them too) + 2 verify + revoke
+    assert "5 records" in out("audit", "verify", "delegation-audit.jsonl")
 
     text = out("demo", "--out", "story")
     assert "every step behaved as it must" in text

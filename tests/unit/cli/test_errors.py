@@ -178,9 +178,14 @@ def test_bad_input_exits_2_with_one_line(
 
 
 def test_security_warning_is_one_stderr_line(
-    files: dict[str, str], capsys: pytest.CaptureFixture[str]
+    files: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     """A risky but allowed mint succeeds and prints ``warning: ...`` on stderr."""
+    (tmp_path / "log.jsonl").touch()  # an existing log (from $DELEGATION_AUDIT): no note
+    monkeypatch.setenv("DELEGATION_AUDIT", str(tmp_path / "log.jsonl"))
     assert main([*mint_argv(files, cap="**"), "--depth", "1"]) == 0
     out, err = capsys.readouterr()
     assert (out.count("~"), out.count(".")) == (0, 2)  # one token on stdout
