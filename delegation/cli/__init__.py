@@ -53,6 +53,20 @@ __all__ = ["main", "parse_args_kv", "parse_duration", "parse_time"]
 # One line per command group: each module adds its commands to the parser.
 COMMAND_GROUPS = (keys, tokens, verify, state, audit, demo)
 
+# Flags whose value may start with "-" (a negative duration is a bad duration, which
+# argparse would otherwise report as a missing value).
+_SIGNED_VALUES = frozenset({"--ttl", "--deadline"})
+
+
+def _join_signed_values(args: list[str]) -> list[str]:
+    out: list[str] = []
+    for arg in args:
+        if out and out[-1] in _SIGNED_VALUES and arg[:1] == "-" and arg[1:2].isdigit():
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
 
 def build_parser() -> Parser:
     """The whole command line: ``--json``/``--version``, then every group's commands."""
@@ -83,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     as_json = "--json" in args
     try:
         try:
-            ns = build_parser().parse_args(args)
+            ns = build_parser().parse_args(_join_signed_values(args))
         except SystemExit as exc:  # --help, --version
             return exc.code if isinstance(exc.code, int) else EXIT_OK
         as_json = wants_json(ns)

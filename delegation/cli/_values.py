@@ -27,6 +27,7 @@ from delegation import (
 from delegation._files import read_text
 
 __all__ = [
+    "MAX_DURATION",
     "caps",
     "iso",
     "load_public",
@@ -37,7 +38,9 @@ __all__ = [
     "read_input",
 ]
 
-_DURATION = re.compile(r"(\d{1,12})([smhd]?)")
+_DURATION = re.compile(r"(-?\d+)([smhd]?)")
+MAX_DURATION = 365 * 86400
+"""The longest duration the command line takes (365d); lifetimes have lower limits."""
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -50,9 +53,13 @@ def parse_duration(text: str) -> int:
     m = _DURATION.fullmatch(text.strip().lower())
     if m is None:
         raise InvalidInput(f"invalid duration {text!r} (use 90s, 10m, 1h, 2d or seconds)")
-    seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    seconds = int(m.group(1)[:16]) * _UNITS[m.group(2)]  # 16 digits are over the max
     if seconds <= 0:
         raise InvalidInput(f"duration {text!r} must be positive")
+    if seconds > MAX_DURATION or len(m.group(1)) > 16:
+        raise InvalidInput(
+            f"duration {text!r} is too long: the maximum is 365d ({MAX_DURATION} seconds)"
+        )
     return seconds
 
 
@@ -86,8 +93,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(name)
 
 
-def parse_args_kv(items: Sequence[str]) -> dict[str, Any]:
+def parse_args_kv(items: Sequence[str], *, flag: str = "--arg") -> dict[str, Any]:
     """Request arguments from ``K=V`` strings; V is JSON when it parses, else a string.
+
+    ``flag`` names the option in error messages (``--arg``, ``--label``).
 
     >>> parse_args_kv(["max_rows=10", "region=eu", 'tags=["a"]'])
     {'max_rows': 10, 'region': 'eu', 'tags': ['a']}
@@ -97,9 +106,9 @@ def parse_args_kv(items: Sequence[str]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise InvalidRequest(f"--arg {item!r} must look like NAME=VALUE")
+            raise InvalidRequest(f"{flag} {item!r} must look like NAME=VALUE")
         if key in out:
-            raise InvalidRequest(f"--arg {key!r} is given more than once")
+            raise InvalidRequest(f"{flag} {key!r} is given more than once")
         try:
             out[key] = json.loads(raw, parse_constant=_reject_constant)
         except (ValueError, RecursionError):

@@ -48,10 +48,10 @@ def _line_of(path: str, number: int | None, limit: int = 300) -> str | None:
 def add_parser(subparsers: Subcommands) -> None:
     audit = subparsers.group("audit", "check an audit log")
     p = audit.command("verify", cmd_audit_verify, "check an audit log's hash chain")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the audit log (JSON lines)")
     p.add_argument(
         "--expect-head",
         metavar="HASH",
         help="the head hash recorded elsewhere: also catches edits of the last record "
-        "and records dropped from the end",
+        "and records dropped from the end (default: not checked)",
     )

@@ -55,11 +55,20 @@ def cmd_registry_add(ns: argparse.Namespace) -> int:
 
 def add_parser(subparsers: Subcommands) -> None:
     p = subparsers.command("keygen", cmd_keygen, "generate an agent key pair")
-    p.add_argument("--agent", required=True, metavar="ID")
-    p.add_argument("--alg", choices=["EdDSA", "ES256"], default="EdDSA")
-    p.add_argument("--out", required=True, metavar="KEY.json")
-    p.add_argument("--public-out", metavar="PUB.json")
-    p.add_argument("--force", action="store_true", help="overwrite existing key files")
+    p.add_argument("--agent", required=True, metavar="ID", help="the agent the key belongs to")
+    p.add_argument(
+        "--alg",
+        choices=["EdDSA", "ES256"],
+        default="EdDSA",
+        help="signature algorithm (default: EdDSA, i.e. Ed25519)",
+    )
+    p.add_argument("--out", required=True, metavar="KEY.json", help="private key file (mode 0600)")
+    p.add_argument(
+        "--public-out", metavar="PUB.json", help="also write the public key (default: not written)"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="overwrite existing key files (default: refuse)"
+    )
 
     registry = subparsers.group("registry", "edit a registry file")
     for name, what in (
@@ -67,15 +76,15 @@ def add_parser(subparsers: Subcommands) -> None:
         ("add-agent", "register an agent key"),
     ):
         p = registry.command(name, cmd_registry_add, f"{what} (creates REG.json if absent)")
-        p.add_argument("--registry", required=True, metavar="REG.json")
-        p.add_argument("--agent", required=True, metavar="ID")
-        p.add_argument("--key", required=True, metavar="PUB.json")
+        p.add_argument("--registry", required=True, metavar="REG.json", help="registry file")
+        p.add_argument("--agent", required=True, metavar="ID", help="the agent's id")
+        p.add_argument("--key", required=True, metavar="PUB.json", help="its public key file")
         if name == "add-agent":
-            p.add_argument("--role", metavar="R")
+            p.add_argument("--role", metavar="R", help="the agent's role (default: none)")
             p.add_argument(
                 "--baseline",
-                action="extend",
-                nargs="+",
+                action="append",
                 metavar="CAP",
-                help="what the agent is meant to be able to do",
+                help="what the agent is meant to be able to do: TOOL[:RESOURCE] or JSON "
+                "(repeatable; default: no baseline)",
             )

@@ -53,7 +53,7 @@ def cmd_task_close(ns: argparse.Namespace) -> int:
 def add_parser(subparsers: Subcommands) -> None:
     p = subparsers.command("revoke", cmd_revoke, "revoke a token, jti, task or key")
     state_options(p, store="where the revocation is recorded", audit="audit log")
-    p.add_argument("--reason", metavar="TEXT", help="recorded in the audit log")
+    p.add_argument("--reason", metavar="TEXT", help="recorded in the audit log (default: none)")
     p.add_argument(
         "--ttl",
         metavar="DUR",
@@ -62,18 +62,23 @@ def add_parser(subparsers: Subcommands) -> None:
     )
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--token", metavar="ID", help="token id (revokes every chain below)")
-    which.add_argument("--jti", metavar="J")
-    which.add_argument("--task", metavar="T")
+    which.add_argument("--jti", metavar="J", help="a token's jti claim")
+    which.add_argument("--task", metavar="T", help="task id (every chain of the task)")
     which.add_argument("--key", metavar="KID", help="key thumbprint")
 
     task = subparsers.group("task", "open or close a task (JIT)")
     p = task.command("open", cmd_task_open, "open a task until a deadline")
-    p.add_argument("--task", required=True, metavar="T")
-    p.add_argument("--deadline", required=True, metavar="DUR", help="e.g. 30m, 2h")
-    p.add_argument("--owner", metavar="ID", help="who opened it (recorded)")
-    p.add_argument("--purpose", metavar="TEXT", help="why (recorded)")
+    p.add_argument("--task", required=True, metavar="T", help="task id")
+    p.add_argument(
+        "--deadline",
+        required=True,
+        metavar="DUR",
+        help="how long the task stays open, e.g. 30m, 2h (at most 30d)",
+    )
+    p.add_argument("--owner", metavar="ID", help="who opened it (recorded; default: none)")
+    p.add_argument("--purpose", metavar="TEXT", help="why (recorded; default: none)")
     state_options(p, store="where the task is recorded", audit="audit log")
     p = task.command("close", cmd_task_close, "close a task: revoke all its chains")
-    p.add_argument("--task", required=True, metavar="T")
-    p.add_argument("--reason", metavar="TEXT", help="recorded in the audit log")
+    p.add_argument("--task", required=True, metavar="T", help="task id")
+    p.add_argument("--reason", metavar="TEXT", help="recorded in the audit log (default: none)")
     state_options(p, store="where the task is recorded", audit="audit log")

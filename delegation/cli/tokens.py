@@ -160,13 +160,15 @@ def chain_option(p: Parser) -> None:
 
 def request_options(p: Parser) -> None:
     p.add_argument("--aud", required=True, metavar="ID", help="the verifying agent or tool")
-    p.add_argument("--tool", required=True, metavar="T")
-    p.add_argument("--resource", required=True, metavar="R")
+    p.add_argument("--tool", required=True, metavar="T", help="the tool called, e.g. crm.read")
+    p.add_argument(
+        "--resource", required=True, metavar="R", help="the resource, e.g. customers/eu/42"
+    )
     p.add_argument(
         "--arg",
         action="append",
         metavar="K=V",
-        help="request argument; V is JSON when it parses (repeatable)",
+        help="request argument; V is JSON when it parses (repeatable; default: none)",
     )
 
 
@@ -186,8 +188,10 @@ def _grant_options(p: Parser) -> None:
         metavar="CAP",
         help="TOOL[:RESOURCE] or a JSON capability (repeatable)",
     )
-    p.add_argument("--ttl", required=True, metavar="DUR", help="lifetime: 90s, 10m, 1h")
-    p.add_argument("--purpose", metavar="TEXT", help="free-text purpose (pur)")
+    p.add_argument(
+        "--ttl", required=True, metavar="DUR", help="lifetime: 90s, 10m, 1h (at most 1h)"
+    )
+    p.add_argument("--purpose", metavar="TEXT", help="free-text purpose (pur; default: none)")
     state_options(
         p,
         store="task store: a task it knows must be open, lifetimes end at its deadline",
@@ -196,7 +200,8 @@ def _grant_options(p: Parser) -> None:
     p.add_argument(
         "--registry",
         metavar="REG.json",
-        help="bound the grant by the receiver's baseline (an elevation of the task excepted)",
+        help="bound the grant by the receiver's baseline (an elevation of the task "
+        "excepted; default: no baseline check)",
     )
 
 
@@ -208,10 +213,10 @@ def add_parser(subparsers: Subcommands) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="further hops the receiver may delegate (default 0)",
+        help="further hops the receiver may delegate (default: 0)",
     )
     p.add_argument("--task", metavar="T", help="task id (default: a fresh one)")
-    p.add_argument("--obo", metavar="P", help="principal the chain acts for")
+    p.add_argument("--obo", metavar="P", help="principal the chain acts for (default: none)")
 
     p = subparsers.command("delegate", cmd_grant, "hand a narrower slice of a chain on")
     chain_option(p)

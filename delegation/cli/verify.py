@@ -51,7 +51,7 @@ def cmd_verify(ns: argparse.Namespace) -> int:
         raise InvalidInput("only one of --chain and --proof can be read from stdin")
     # Flags, then files, then the stores: an input error leaves no store or log behind.
     request = Request(tool=ns.tool, resource=ns.resource, args=parse_args_kv(ns.arg or []))
-    labels = parse_args_kv(ns.label or [])
+    labels = parse_args_kv(ns.label or [], flag="--label")
     clock = FixedClock(parse_time(ns.at)) if ns.at is not None else None
     chain_text = read_input(ns.chain, what="chain")
     proof = read_input(ns.proof, what="proof")
@@ -123,8 +123,10 @@ def _denied(ns: argparse.Namespace, exc: DelegationError, policy: Policy) -> int
 def add_parser(subparsers: Subcommands) -> None:
     p = subparsers.command("verify", cmd_verify, "verify a chain and proof for one request")
     chain_option(p)
-    p.add_argument("--proof", required=True, metavar="FILE|-")
-    p.add_argument("--registry", required=True, metavar="REG.json")
+    p.add_argument("--proof", required=True, metavar="FILE|-", help="proof file, - = stdin")
+    p.add_argument(
+        "--registry", required=True, metavar="REG.json", help="trusted roots and agent keys"
+    )
     request_options(p)
     p.add_argument(
         "--policy",
@@ -136,7 +138,10 @@ def add_parser(subparsers: Subcommands) -> None:
         "--label",
         action="append",
         metavar="K=V",
-        help="a request label the policy may match (e.g. sensitivity=high)",
+        help="a request label the policy may match, e.g. sensitivity=high "
+        "(repeatable; default: none)",
     )
     state_options(p, store="revocations and replay cache", audit="audit log of the decision")
-    p.add_argument("--at", metavar="TIME", help="verify as of POSIX seconds or ISO-8601")
+    p.add_argument(
+        "--at", metavar="TIME", help="verify as of POSIX seconds or ISO-8601 (default: now)"
+    )
