@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from delegation import (
     AgentKey,
@@ -44,10 +44,7 @@ from delegation import (
     verify_log,
 )
 
-if TYPE_CHECKING:
-    from rich.console import Console
-
-__all__ = ["DemoReport", "Step", "play_demo", "run_demo"]
+__all__ = ["ALLOW", "ATTACKER", "ORG", "DemoReport", "Step", "play_demo"]
 
 ORG = "spiffe://acme.example"
 ORCHESTRATOR = f"{ORG}/orchestrator"
@@ -452,49 +449,3 @@ def _play_calls(
         outcome,
         msg,
     )
-
-
-def render(report: DemoReport, console: Console) -> None:
-    """Tell the story: numbered steps, a tick when a step behaved as it must."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    console.print(f"[bold]delegation demo[/]: files in {escape(str(report.out))}")
-    console.print(
-        f"cast: orchestrator, planner, researcher and the CRM tool ({ORG}/...), "
-        f"and mallory ({ATTACKER}), who is not registered\n"
-    )
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(justify="right", no_wrap=True)
-    grid.add_column()
-    for s in report.steps:
-        mark = "[green]✓[/]" if s.ok else "[bold red]✗[/]"
-        if s.outcome == ALLOW:
-            verdict = "[green]allowed[/]"
-        elif s.outcome == "ok":
-            verdict = "[green]done[/]"
-        else:
-            verdict = f"[red]✗ refused[/] [bold]{escape(s.outcome)}[/]"
-        if not s.ok:
-            verdict += f" [bold red](UNEXPECTED: should be {escape(s.expected)})[/]"
-        detail = f": {escape(s.detail)}" if s.detail else ""
-        grid.add_row(mark, f"[bold]{s.n}.[/]", f"{escape(s.title)}\n→ {verdict}{detail}")
-    console.print(grid)
-    console.print()
-    if report.ok:
-        console.print("[bold green]every step behaved as it must.[/]")
-    else:
-        console.print("[bold red]some steps did not behave as they must.[/]")
-    out = escape(str(report.out))
-    console.print(
-        f"\nnext: delegation inspect --chain {out}/chain.txt\n"
-        f"      delegation audit verify {out}/audit.jsonl"
-    )
-
-
-def run_demo(out_dir: Path | None, console: Console) -> int:
-    """Play the demo and tell it on ``console``; 0 when every step behaved, else 1."""
-    report = play_demo(out_dir)
-    render(report, console)
-    return 0 if report.ok else 1

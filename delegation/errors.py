@@ -43,7 +43,10 @@ The tree::
     │   ├── InvalidRegistry           invalid_registry
     │   ├── InvalidPolicy             invalid_policy
     │   ├── InvalidAuditRecord        invalid_audit_record
-    │   └── FileError                 file_error
+    │   ├── FileError                 file_error
+    │   ├── TaskUnknown               task_unknown
+    │   ├── TaskAlreadyOpen           task_already_open
+    │   └── TaskDeadlineTooFar        task_deadline_too_far
     ├── StoreUnavailable              store_unavailable
     ├── ConfigurationError            configuration_error
     └── InternalError                 internal_error
@@ -100,8 +103,11 @@ __all__ = [
     "ScopeEscalation",
     "SecurityWarning",
     "StoreUnavailable",
+    "TaskAlreadyOpen",
+    "TaskDeadlineTooFar",
     "TaskMismatch",
     "TaskNotOpen",
+    "TaskUnknown",
     "TokenRejected",
     "UntrustedRoot",
     "WrongTokenType",
@@ -369,6 +375,24 @@ class FileError(InvalidInput):
     """A file could not be read or written."""
 
     code = "file_error"
+
+
+class TaskUnknown(InvalidInput):
+    """The task was never opened on this store (e.g. closing it would be a no-op)."""
+
+    code = "task_unknown"
+
+
+class TaskAlreadyOpen(InvalidInput):
+    """The task is open already: opening it again would silently move its deadline."""
+
+    code = "task_already_open"
+
+
+class TaskDeadlineTooFar(InvalidInput):
+    """A task deadline beyond the configured maximum (``Tasks(max_ttl=...)``)."""
+
+    code = "task_deadline_too_far"
 
 
 # --- the environment --- #

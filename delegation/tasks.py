@@ -33,14 +33,24 @@ from .audit import (
 )
 from .capabilities import Capability
 from .clock import Clock, SystemClock
-from .errors import DelegationError, InvalidInput, StoreUnavailable, TaskNotOpen
+from .errors import (
+    DelegationError,
+    InvalidInput,
+    StoreUnavailable,
+    TaskAlreadyOpen,
+    TaskDeadlineTooFar,
+    TaskNotOpen,
+    TaskUnknown,
+)
 from .limits import Limits
 from .stores.base import KVStore, RevocationKind
 from .tokens import check_agent_id
 
-__all__ = ["Elevation", "TaskInfo", "Tasks"]
+__all__ = ["MAX_TASK_TTL", "Elevation", "TaskInfo", "Tasks"]
 
 _RETAIN = 7 * 24 * 3600  # how long a task's record outlives its deadline (for audits)
+MAX_TASK_TTL = 30 * 24 * 3600
+"""The default longest task (30 days): a JIT credential lives for a task, not for years."""
 
 
 @dataclass(frozen=True)
@@ -115,11 +125,13 @@ class Tasks:
         audit: AuditSink | None = None,
         clock: Clock | None = None,
         limits: Limits | None = None,
+        max_ttl: int = MAX_TASK_TTL,
     ) -> None:
         self.store = store
         self.audit = audit
         self.clock = clock or SystemClock()
         self.limits = limits or Limits()
+        self.max_ttl = max_ttl
 
     # --- lifecycle --- #
 
@@ -128,25 +140,43 @@ class Tasks:
     ) -> TaskInfo:
         """Open ``task`` until ``ttl`` seconds from now. Reopening a closed task is refused.
 
-        Raises ``task_not_open`` for a closed task, ``invalid_input`` for a bad id or ttl.
+        Raises ``task_not_open`` for a closed task, ``task_already_open`` for an open one,
+        ``task_deadline_too_far`` for a ttl over ``max_ttl``, ``invalid_input`` for a bad
+        id or ttl.
         """
         _check_task_id(task)
         if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
             raise InvalidInput(f"task ttl must be a positive number of seconds, not {ttl!r}")
+        if ttl > self.max_ttl:
+            raise TaskDeadlineTooFar(
+                f"task deadline {ttl}s from now is over the maximum of {self.max_ttl}s "
+                f"({self.max_ttl / 86400:g} days)"
+            )
         now = self.clock.now()
         old = self.get(task)
         if old is not None and old.closed_at is not None:
             raise TaskNotOpen(f"task {task} was closed; open a new task id")
+        if old is not None and old.is_open(now):
+            raise TaskAlreadyOpen(f"task {task} is already open (until {old.deadline:.0f})")
         info = TaskInfo(task, opened_at=now, deadline=now + ttl, owner=owner, purpose=purpose)
         self._save(info, now)
         self._audit(TaskOpenEvent(task=task, deadline=info.deadline, owner=owner, purpose=purpose))
         return info
 
     def close(self, task: str, *, reason: str | None = None) -> None:
-        """Close ``task`` and revoke it: every chain of the task fails from now on."""
+        """Close ``task`` and revoke it: every chain of the task fails from now on.
+
+        Raises ``task_unknown`` for a task never opened here (to revoke the chains of
+        such a task anyway, use ``revoke("task", ...)``).
+        """
         _check_task_id(task)
         now = self.clock.now()
-        info = self.get(task) or TaskInfo(task, opened_at=now, deadline=now)
+        info = self.get(task)
+        if info is None:
+            raise TaskUnknown(
+                f"task {task} was never opened on this store (to revoke its chains anyway, "
+                "revoke the task)"
+            )
         # Tokens of the task live at most the maximum lifetime: the revocation may lapse then.
         until = max(info.deadline, now + self.limits.max_token_lifetime) + self.limits.clock_skew
         self.store.revoke("task", task, until=until, now=now)

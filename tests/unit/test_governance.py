@@ -47,6 +47,23 @@ def _mint(
 
 
 class TestTasks:
+    def test_mistakes_are_coded_errors(self, world: World) -> None:
+        """Closing an unknown task, reopening an open one, a deadline past the maximum."""
+        tasks = Tasks(world.store, clock=world.clock, max_ttl=3600)
+        with pytest.raises(DelegationError) as ei:
+            tasks.close("never-opened")
+        assert ei.value.code == "task_unknown"
+        with pytest.raises(DelegationError) as ei:
+            tasks.open("T-1", ttl=3601)
+        assert ei.value.code == "task_deadline_too_far"
+        tasks.open("T-1", ttl=3600)
+        with pytest.raises(DelegationError) as ei:
+            tasks.open("T-1", ttl=60)
+        assert ei.value.code == "task_already_open"
+        assert tasks.get("T-1").deadline == T0 + 3600  # type: ignore[union-attr]  # unmoved
+        world.clock.advance(3600)
+        assert tasks.open("T-1", ttl=60).deadline == T0 + 3660  # past its deadline: reopens
+
     def test_mint_needs_an_open_task(self, world: World, tasks: Tasks) -> None:
         """With tasks, minting for an unknown task is refused (task_not_open)."""
         with pytest.raises(DelegationError) as ei:

@@ -1,0 +1,57 @@
+"""``delegation audit verify``: check an audit log's hash chain."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from delegation import verify_log
+
+from ._common import EXIT_DENIED, EXIT_OK, Subcommands, emit
+
+__all__ = ["add_parser"]
+
+
+def cmd_audit_verify(ns: argparse.Namespace) -> int:
+    report = verify_log(ns.file, expect_head=ns.expect_head)
+    payload: dict[str, Any] = {**report.to_dict(), "file": ns.file}
+    if report.ok:
+        emit(
+            ns,
+            payload,
+            f"{ns.file}: {report.records} records, hash chain intact (head {report.head})",
+        )
+        return EXIT_OK
+    record = _line_of(ns.file, report.bad_line)
+    payload["record"] = record
+    text = f"{ns.file}: TAMPERED at line {report.bad_line}: {report.reason}"
+    if record is not None:
+        text += f"\n  record: {record}"
+    emit(ns, payload, text)
+    return EXIT_DENIED
+
+
+def _line_of(path: str, number: int | None, limit: int = 300) -> str | None:
+    if number is None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            for i, line in enumerate(fh, 1):
+                if i == number:
+                    text = line.decode("utf-8", "replace").rstrip("\n")
+                    return text if len(text) <= limit else text[:limit] + "..."
+    except OSError:
+        return None
+    return None
+
+
+def add_parser(subparsers: Subcommands) -> None:
+    audit = subparsers.group("audit", "check an audit log")
+    p = audit.command("verify", cmd_audit_verify, "check an audit log's hash chain")
+    p.add_argument("file", metavar="FILE", help="the audit log (JSON lines)")
+    p.add_argument(
+        "--expect-head",
+        metavar="HASH",
+        help="the head hash recorded elsewhere: also catches edits of the last record "
+        "and records dropped from the end (default: not checked)",
+    )

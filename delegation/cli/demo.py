@@ -1,0 +1,73 @@
+"""``delegation demo``: play the whole story end to end and tell it on the terminal.
+
+The story itself (keys, registry, task, grants, the calls that must fail) is played by
+:func:`delegation._demo.play_demo`, which prints nothing; this module draws its report.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from delegation._demo import ALLOW, ATTACKER, ORG, DemoReport, play_demo
+
+from ._common import EXIT_DENIED, EXIT_OK, Subcommands, console, dump, wants_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["add_parser", "render"]
+
+
+def cmd_demo(ns: argparse.Namespace) -> int:
+    report = play_demo(Path(ns.out) if ns.out else None)
+    if wants_json(ns):
+        print(dump(report.to_dict()))
+    else:
+        render(report, console())
+    return EXIT_OK if report.ok else EXIT_DENIED
+
+
+def render(report: DemoReport, console: Console) -> None:
+    """Tell the story: numbered steps, a tick when a step behaved as it must."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    console.print(f"[bold]delegation demo[/]: files in {escape(str(report.out))}")
+    console.print(
+        f"cast: orchestrator, planner, researcher and the CRM tool ({ORG}/...), "
+        f"and mallory ({ATTACKER}), who is not registered\n"
+    )
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column()
+    for s in report.steps:
+        mark = "[green]✓[/]" if s.ok else "[bold red]✗[/]"
+        if s.outcome == ALLOW:
+            verdict = "[green]allowed[/]"
+        elif s.outcome == "ok":
+            verdict = "[green]done[/]"
+        else:
+            verdict = f"[red]✗ refused[/] [bold]{escape(s.outcome)}[/]"
+        if not s.ok:
+            verdict += f" [bold red](UNEXPECTED: should be {escape(s.expected)})[/]"
+        detail = f": {escape(s.detail)}" if s.detail else ""
+        grid.add_row(mark, f"[bold]{s.n}.[/]", f"{escape(s.title)}\n→ {verdict}{detail}")
+    console.print(grid)
+    console.print()
+    if report.ok:
+        console.print("[bold green]every step behaved as it must.[/]")
+    else:
+        console.print("[bold red]some steps did not behave as they must.[/]")
+    out = escape(str(report.out))
+    console.print(
+        f"\nnext: delegation inspect --chain {out}/chain.txt\n"
+        f"      delegation audit verify {out}/audit.jsonl"
+    )
+
+
+def add_parser(subparsers: Subcommands) -> None:
+    p = subparsers.command("demo", cmd_demo, "play the whole story end to end, offline")
+    p.add_argument("--out", metavar="DIR", help="where to write files (default: a temp dir)")

@@ -1,0 +1,127 @@
+"""Helpers for the ``delegation`` command's tests: run it for real, and a shared flow.
+
+Import it as ``from cli_support import ...`` (pytest puts tests/ on sys.path).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ORG = "spiffe://acme.example"
+ORCH = f"{ORG}/orchestrator"
+PLANNER = f"{ORG}/agent/planner"
+RESEARCHER = f"{ORG}/agent/researcher"
+TOOL = f"{ORG}/tool/crm"
+GRANT = (
+    '{"tool": "crm.read", "resource": "customers/**", "constraints": {"max_rows": {"max": 100}}}'
+)
+SLICE = (
+    '{"tool": "crm.read", "resource": "customers/eu/**", "constraints": {"max_rows": {"max": 50}}}'
+)
+REQUEST = ["--tool", "crm.read", "--resource", "customers/eu/42", "--arg", "max_rows=10"]
+
+
+def run(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real command in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "delegation.cli", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+        check=False,
+    )
+
+
+def ok(cwd: Path, *args: str, stdin: str | None = None) -> str:
+    """Run the command, require exit 0 and a quiet stderr; return stdout."""
+    proc = run(cwd, *args, stdin=stdin)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    return proc.stdout
+
+
+def assert_one_error_line(proc: subprocess.CompletedProcess[str], code: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"error: {code}: ")
+
+
+@dataclass
+class Flow:
+    """Keys, a registry and a two-hop chain made with the real command."""
+
+    dir: Path
+
+    def path(self, name: str) -> str:
+        return str(self.dir / name)
+
+    def prove(self, name: str) -> str:
+        proof = ok(
+            self.dir, "prove", "--chain", "c2.txt", "--key", "r.key", "--aud", TOOL, *REQUEST
+        )
+        (self.dir / name).write_text(proof)
+        return name
+
+    def verify(self, proof: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return run(
+            self.dir,
+            "verify",
+            "--chain",
+            "c2.txt",
+            "--proof",
+            proof,
+            "--registry",
+            "reg.json",
+            "--aud",
+            TOOL,
+            *REQUEST,
+            *extra,
+        )
+
+
+def mint_argv(
+    f: dict[str, str],
+    *,
+    key: str = "o.key",
+    to_key: str = "p.pub",
+    cap: str = "crm.read",
+    ttl: str = "10m",
+) -> list[str]:
+    return [
+        "mint",
+        "--key",
+        f.get(key, key),
+        "--to",
+        PLANNER,
+        "--to-key",
+        f.get(to_key, to_key),
+        "--cap",
+        cap,
+        "--ttl",
+        ttl,
+    ]
+
+
+def verify_argv(f: dict[str, str], *extra: str, registry: str = "reg.json") -> list[str]:
+    return [
+        "verify",
+        "--chain",
+        f["g.txt"],
+        "--proof",
+        f["g.txt"],
+        "--registry",
+        f[registry],
+        "--aud",
+        TOOL,
+        *REQUEST,
+        *extra,
+    ]
