@@ -44,14 +44,14 @@ import warnings
 
 from delegation import DelegationError, InternalError, __version__
 
-from . import audit, demo, keys, state, tokens, verify
+from . import audit, demo, graph, keys, state, tokens, verify
 from ._common import EXIT_OK, Parser, Subcommands, UsageError, fail, wants_json
 from ._values import parse_args_kv, parse_duration, parse_time
 
 __all__ = ["main", "parse_args_kv", "parse_duration", "parse_time"]
 
 # One line per command group: each module adds its commands to the parser.
-COMMAND_GROUPS = (keys, tokens, verify, state, audit, demo)
+COMMAND_GROUPS = (keys, tokens, verify, state, audit, graph, demo)
 
 # Flags whose value may start with "-" (a negative duration is a bad duration, which
 # argparse would otherwise report as a missing value).
