@@ -5,9 +5,11 @@ Import it as ``from cli_support import ...`` (pytest puts tests/ on sys.path).
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,3 +127,14 @@ def verify_argv(f: dict[str, str], *extra: str, registry: str = "reg.json") -> l
         *REQUEST,
         *extra,
     ]
+
+
+def commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every command of the parser, as (("task", "open"), its parser), depth first."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*path, name), sub
+                yield from commands(sub, (*path, name))

@@ -6,22 +6,12 @@ import argparse
 from collections.abc import Iterator
 
 import pytest
+from cli_support import commands
 
 from delegation import InvalidInput
 from delegation.cli import build_parser, main, parse_duration
 
 _NO_VALUE = (argparse._HelpAction, argparse._VersionAction, argparse._StoreTrueAction)
-
-
-def commands(
-    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
-) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
-    """Every command of the parser, as (("task", "open"), its parser), depth first."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield (*path, name), sub
-                yield from commands(sub, (*path, name))
 
 
 def flags(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
