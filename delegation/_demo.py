@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from delegation import (
     AgentKey,
@@ -43,6 +43,9 @@ from delegation import (
     parse_unverified,
     verify_log,
 )
+
+if TYPE_CHECKING:
+    from delegation.graph import DelegationGraph, Finding
 
 __all__ = ["ALLOW", "ATTACKER", "ORG", "DemoReport", "Step", "play_demo"]
 
@@ -128,6 +131,8 @@ class DemoReport:
     steps: list[Step] = field(default_factory=list)
     audit: AuditReport | None = None
     files: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    graph: DelegationGraph | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -140,6 +145,7 @@ class DemoReport:
             "out": str(self.out),
             "audit": self.audit.to_dict() if self.audit else None,
             "files": self.files,
+            "findings": [f.to_dict() for f in self.findings],
         }
 
 
@@ -316,7 +322,41 @@ def play_demo(out_dir: Path | None) -> DemoReport:
         "ok" if report.audit.ok else "audit_tampered",
         f"{report.audit.records} events recorded (task, mints, acceptances, decisions)",
     )
+    _analyze(report, step, registry)
     return report
+
+
+# What the attacks must leave in the delegation graph: the forged wider hop (DLG001) and
+# the replayed proof (DLG016).
+EXPECTED_RULES = ("DLG001", "DLG016")
+
+
+def _analyze(report: DemoReport, step: Callable[..., None], registry: Registry) -> None:
+    """Build the delegation graph of the audit log and chain files; save the reports."""
+    from delegation.graph import load
+    from delegation.graph.report import to_json, to_sarif
+
+    out = report.out
+    inputs = [str(out / name) for name in ("audit.jsonl", "chain.txt", "forged-chain.txt")]
+    graph = load(inputs, registry=registry)
+    findings = graph.findings()
+    report.graph = graph
+    report.findings = findings
+    for name, body in (
+        ("report.json", to_json(graph, findings)),
+        ("report.sarif", to_sarif(graph, findings)),
+    ):
+        (out / name).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+        report.files.append(name)
+    found = sorted({f.rule for f in findings})
+    missing = [r for r in EXPECTED_RULES if r not in found]
+    step(
+        "an analyst builds the delegation graph from the audit log and the chains: the "
+        "attacks left findings behind",
+        "ok",
+        "ok" if not missing else f"missing {', '.join(missing)}",
+        f"{len(findings)} findings ({', '.join(found) or 'none'}); report.json, report.sarif",
+    )
 
 
 def _play_calls(

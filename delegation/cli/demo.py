@@ -56,6 +56,11 @@ def render(report: DemoReport, console: Console) -> None:
         detail = f": {escape(s.detail)}" if s.detail else ""
         grid.add_row(mark, f"[bold]{s.n}.[/]", f"{escape(s.title)}\n→ {verdict}{detail}")
     console.print(grid)
+    if report.graph is not None:
+        from delegation.graph.report import render_text
+
+        console.print("\n[bold]the delegation graph of the audit log and the chains:[/]")
+        render_text(report.graph, report.findings, console)
     console.print()
     if report.ok:
         console.print("[bold green]every step behaved as it must.[/]")
@@ -64,7 +69,8 @@ def render(report: DemoReport, console: Console) -> None:
     out = escape(str(report.out))
     console.print(
         f"\nnext: delegation inspect --chain {out}/chain.txt\n"
-        f"      delegation audit verify {out}/audit.jsonl"
+        f"      delegation audit verify {out}/audit.jsonl\n"
+        f"      delegation graph analyze {out}/audit.jsonl --registry {out}/registry.json"
     )
 
 

@@ -245,8 +245,8 @@ def render_text(
     table = Table(show_lines=True, expand=True)
     table.add_column("severity", no_wrap=True)
     table.add_column("rule", no_wrap=True)
-    table.add_column("finding", ratio=3)
-    table.add_column("witness path", ratio=2)
+    table.add_column("finding", ratio=3, overflow="fold")
+    table.add_column("witness path", ratio=2, overflow="fold")
     for f in findings:
         finding = Text(printable(f.title), style="bold")
         finding.append("\n" + printable(f.message), style="")
