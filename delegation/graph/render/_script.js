@@ -267,7 +267,7 @@
       if (ok && D.grouped && bandOf[e.u] !== bandOf[e.v]) ok = open[bandOf[e.u]] && open[bandOf[e.v]];
       const p = el("e", i);
       if (p) p.classList.toggle("hid", !ok);
-      if (ok) { nvis[e.u] = true; nvis[e.v] = true; shown++; }
+      if (ok) { nvis[e.u] = true; nvis[e.v] = true; if (!D.grouped || open[bandOf[e.u]]) shown++; }
     });
     D.N.forEach((n, i) => {
       let ok = nvis[i] || (!active && nodeEdges[i].length === 0);
