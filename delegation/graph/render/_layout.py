@@ -22,9 +22,9 @@ from ._view import View
 __all__ = ["GROUP_THRESHOLD", "Band", "Layout", "crossings", "layout"]
 
 GROUP_THRESHOLD = 300
-COL_W = 200.0
+COL_W = 185.0
 ROW_H = 46.0
-NODE_W = 150.0
+NODE_W = 140.0
 NODE_H = 30.0
 BAND_HEAD = 30.0
 BAND_GAP = 24.0

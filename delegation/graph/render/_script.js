@@ -36,6 +36,8 @@
       if (Array.isArray(v)) {
         if (!v.length) td.textContent = "(none)";
         v.forEach(x => td.appendChild(h("div", x)));
+      } else if (typeof v === "number" && /^(iat|nbf|exp|ts|at|until|first|last)$/.test(k) && v > 1e9) {
+        td.textContent = iso(v) + " (" + v + ")";
       } else td.textContent = String(v);
       tr.appendChild(td);
       t.appendChild(tr);

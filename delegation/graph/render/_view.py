@@ -35,7 +35,7 @@ def iso(ts: float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(ts)))
 
 
-def short_label(kind: str, name: str, limit: int = 24) -> str:
+def short_label(kind: str, name: str, limit: int = 21) -> str:
     """A node's drawn label: the tail of a SPIFFE/URI id, cut to ``limit`` characters.
 
     >>> short_label("agent", "spiffe://acme.example/agent/a0")

@@ -36,12 +36,12 @@ header{padding:6px 12px;border-bottom:1px solid #ccc;background:#fafafa}
 header h1{font-size:16px;margin:0}
 header p{margin:2px 0 0;color:#444}
 #main{flex:1;display:flex;min-height:0}
-#left{width:290px;overflow:auto;border-right:1px solid #ccc;padding:8px}
+#left{width:260px;overflow:auto;border-right:1px solid #ccc;padding:8px}
 #canvas{flex:1;position:relative;overflow:hidden;background:#fff;min-width:0}
 #canvas svg{width:100%;height:100%;display:block}
 #tools{position:absolute;right:8px;top:8px;display:flex;gap:4px}
 #tools button{width:30px;height:30px;font-size:16px}
-#panel{width:380px;overflow:auto;border-left:1px solid #ccc;padding:8px;background:#fcfcfc}
+#panel{width:340px;overflow:auto;border-left:1px solid #ccc;padding:8px;background:#fcfcfc}
 #panel h2{font-size:14px;margin:0 0 6px;word-break:break-all}
 #panel h3{font-size:13px;margin:12px 0 4px}
 fieldset{border:1px solid #ddd;margin:0 0 8px;padding:4px 8px}
@@ -65,7 +65,8 @@ button.link{background:none;border:0;padding:0;color:#0057a3;text-decoration:und
 .s-critical{background:#D55E00;color:#fff}.s-high{background:#E69F00}.s-medium{background:#F0E442}
 .s-low{background:#56B4E9}.s-info{background:#BBB}
 .flist{padding-left:0;list-style:none}.flist li{margin:4px 0}.msg{color:#333;font-size:12px}
-ol.path{padding-left:18px}.tokid{font-size:11px;color:#555;word-break:break-all}
+ol.path{padding-left:18px}
+#panel li{word-break:break-all}.tokid{font-size:11px;color:#555;word-break:break-all}
 .hid{display:none!important}
 .key{display:flex;align-items:center;gap:6px;margin:2px 0}
 .small{color:#555;font-size:12px}

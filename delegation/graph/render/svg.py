@@ -50,7 +50,7 @@ EDGE_STYLE = {  # kind -> (colour, dash, width)
 }
 
 CSS = """
-svg.dg{font:11px system-ui,-apple-system,'Segoe UI',sans-serif;background:#fff}
+svg.dg{font:12px system-ui,-apple-system,'Segoe UI',sans-serif;background:#fff}
 .dg .edge{fill:none}
 .dg .k-delegates{stroke:#0072B2;stroke-width:1.6}
 .dg .k-on_behalf{stroke:#777;stroke-width:1.2;stroke-dasharray:2 3}
