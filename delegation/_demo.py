@@ -348,6 +348,8 @@ def _analyze(report: DemoReport, step: Callable[..., None], registry: Registry) 
     ):
         (out / name).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
         report.files.append(name)
+    (out / "graph.html").write_text(graph.render_html(findings), encoding="utf-8")
+    report.files.append("graph.html")
     found = sorted({f.rule for f in findings})
     missing = [r for r in EXPECTED_RULES if r not in found]
     step(
@@ -355,7 +357,8 @@ def _analyze(report: DemoReport, step: Callable[..., None], registry: Registry) 
         "attacks left findings behind",
         "ok",
         "ok" if not missing else f"missing {', '.join(missing)}",
-        f"{len(findings)} findings ({', '.join(found) or 'none'}); report.json, report.sarif",
+        f"{len(findings)} findings ({', '.join(found) or 'none'}); report.json, "
+        "report.sarif, graph.html",
     )
 
 

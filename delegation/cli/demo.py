@@ -70,7 +70,8 @@ def render(report: DemoReport, console: Console) -> None:
     console.print(
         f"\nnext: delegation inspect --chain {out}/chain.txt\n"
         f"      delegation audit verify {out}/audit.jsonl\n"
-        f"      delegation graph analyze {out}/audit.jsonl --registry {out}/registry.json"
+        f"      delegation graph analyze {out}/audit.jsonl --registry {out}/registry.json\n"
+        f"      open {out}/graph.html   (the delegation graph, with its findings)"
     )
 
 

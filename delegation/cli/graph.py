@@ -1,10 +1,11 @@
-"""``delegation graph analyze|diff``: find hidden privilege propagation, and what grew.
+"""``delegation graph analyze|render|diff``: find hidden privilege propagation, see it,
+and what grew.
 
 ``analyze`` reads audit logs and chain files (recognised by content; ``-`` is stdin),
 builds the delegation graph, runs the detectors and reports (text, JSON or SARIF). It
 gates pipelines: exit 1 when a finding at or above ``--fail-on`` (default ``high``)
 exists, 0 when none, 2 on bad input. ``diff OLD NEW`` compares two inputs or snapshots
-saved by ``analyze --save``.
+saved by ``analyze --save``. ``render`` draws the graph with its findings.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from delegation import InvalidInput, Registry
 
-from ._common import EXIT_DENIED, EXIT_OK, Parser, Subcommands, console, dump, wants_json
+from ._common import EXIT_DENIED, EXIT_OK, Parser, Subcommands, console, dump, emit, wants_json
 from ._values import parse_time
 
 __all__ = ["add_parser"]
@@ -118,6 +119,32 @@ def cmd_analyze(ns: argparse.Namespace) -> int:
     return EXIT_DENIED if gate else EXIT_OK
 
 
+def cmd_render(ns: argparse.Namespace) -> int:
+    from delegation.graph.render import format_for, render
+
+    fmt = format_for(ns.out, ns.format)  # before any input is read: a bad --out fails fast
+    graph = _build(ns, ns.inputs)
+    findings = graph.findings()
+    text = render(graph, findings, fmt)
+    _write(ns.out, text)
+    payload = {
+        "ok": True,
+        "out": ns.out,
+        "format": fmt,
+        "bytes": len(text.encode("utf-8")),
+        "nodes": graph.graph.number_of_nodes(),
+        "edges": graph.graph.number_of_edges(),
+        "findings": len(findings),
+    }
+    emit(
+        ns,
+        payload,
+        f"{ns.out}: {fmt}, {payload['nodes']} nodes, {payload['edges']} edges, "
+        f"{len(findings)} findings",
+    )
+    return EXIT_OK
+
+
 def _side(ns: argparse.Namespace, name: str) -> dict[str, Any]:
     from delegation.graph.diff import is_snapshot, load_snapshot, snapshot
 
@@ -204,6 +231,31 @@ def add_parser(subparsers: Subcommands) -> None:
         metavar="SNAPSHOT",
         help="also save a snapshot for 'graph diff' (default: none)",
     )
+    p = group.command(
+        "render",
+        cmd_render,
+        "draw the graph: one self-contained interactive HTML file, or SVG, DOT, Mermaid, "
+        "GraphML, GEXF, Cytoscape, node-link or BloodHound OpenGraph JSON",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="audit logs and/or chain files, as for analyze; - is stdin",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="output file; its suffix picks the format (.html .svg .dot .mmd .graphml .gexf .json)",
+    )
+    p.add_argument(
+        "--format",
+        metavar="F",
+        help="html, svg, dot, mermaid, graphml, gexf, cytoscape, nodelink or opengraph, "
+        "whatever the suffix (default: from --out; cytoscape and opengraph only this way)",
+    )
+    _graph_inputs(p)
     p = group.command(
         "diff",
         cmd_diff,

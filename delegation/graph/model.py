@@ -467,6 +467,15 @@ class DelegationGraph:
         for token_id in sorted(self.tokens):
             yield self.tokens[token_id]
 
+    def render_html(self, findings: Iterable[Finding] | None = None) -> str:
+        """One self-contained interactive HTML page of the graph (no network access).
+
+        ``findings`` default to every rule's, with the default options.
+        """
+        from .render import render
+
+        return render(self, list(findings) if findings is not None else self.findings(), "html")
+
     def findings(
         self, rules: Iterable[str] | None = None, options: Options | None = None
     ) -> list[Finding]:

@@ -130,3 +130,56 @@ def test_diff_reports_growth_and_gates(escalated: Scene, tmp_path: Path) -> None
     assert body["grew"] and any(f["rule"] == "DLG001" for f in body["new_findings"])
     text = run(scene.tmp, "graph", "diff", "old.snap", "audit.jsonl")
     assert text.returncode == 0 and "DLG001" in text.stdout
+
+
+def test_render_html_and_exports(escalated: Scene) -> None:
+    """render writes the format its --out suffix names, or --format's; the same bytes twice."""
+    proc = run(
+        escalated.tmp,
+        "graph",
+        "render",
+        "audit.jsonl",
+        "chains.txt",
+        "--registry",
+        "reg.json",
+        "--out",
+        "g.html",
+    )
+    assert proc.returncode == 0, proc.stderr
+    html = (escalated.tmp / "g.html").read_text()
+    assert "Content-Security-Policy" in html and "DLG001" in html
+    ok(
+        escalated.tmp,
+        "graph",
+        "render",
+        "audit.jsonl",
+        "chains.txt",
+        "--registry",
+        "reg.json",
+        "--out",
+        "again.html",
+    )
+    assert (escalated.tmp / "again.html").read_text() == html
+    body = json.loads(
+        ok(
+            escalated.tmp,
+            "--json",
+            "graph",
+            "render",
+            "audit.jsonl",
+            "--out",
+            "bh.json",
+            "--format",
+            "opengraph",
+        )
+    )
+    assert body["format"] == "opengraph" and body["edges"] > 0
+    assert "graph" in json.loads((escalated.tmp / "bh.json").read_text())
+
+
+def test_render_refuses_an_unknown_format(escalated: Scene) -> None:
+    """An --out suffix that names no format is one coded error line, and nothing is written."""
+    assert_one_error_line(
+        run(escalated.tmp, "graph", "render", "audit.jsonl", "--out", "g.txt"), "invalid_input"
+    )
+    assert not (escalated.tmp / "g.txt").exists()
