@@ -86,9 +86,9 @@ def _foreign_keys(
         return []
     owners: dict[str, set[str]] = {}  # kid -> registered owners
     entries = {**registry.roots, **registry.agents}
-    for agent, entry in entries.items():
-        for kid in entry.keys:
-            owners.setdefault(kid, set()).add(agent)
+    for owner, registered in entries.items():
+        for kid in registered.keys:
+            owners.setdefault(kid, set()).add(owner)
     out: list[Finding] = []
     for agent, keys in sorted(by_agent.items()):
         kids = sorted(keys)
