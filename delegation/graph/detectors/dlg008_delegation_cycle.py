@@ -57,6 +57,29 @@ def _cycle(g: nx.DiGraph[str], members: set[str]) -> list[TokenHop]:
     return [sub.edges[u, v]["hop"] for u, v, *_ in edges]
 
 
+def _has_cycle(pairs: set[tuple[str, str]]) -> bool:
+    """Whether the edges ``pairs`` close a cycle (Kahn's peeling; cheaper than building a
+    networkx graph for each of many small tasks)."""
+    indegree: dict[str, int] = {}
+    successors: dict[str, list[str]] = {}
+    for u, v in pairs:
+        if u == v:
+            return True
+        indegree[v] = indegree.get(v, 0) + 1
+        indegree.setdefault(u, 0)
+        successors.setdefault(u, []).append(v)
+    ready = [n for n, d in indegree.items() if d == 0]
+    peeled = 0
+    while ready:
+        n = ready.pop()
+        peeled += 1
+        for m in successors.get(n, ()):
+            indegree[m] -= 1
+            if indegree[m] == 0:
+                ready.append(m)
+    return peeled < len(indegree)
+
+
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     hops = list(graph.hops())
     g = _agent_graph(hops)
@@ -80,6 +103,8 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         looping: list[str] = []
         witness: list[TokenHop] | None = None
         for task in sorted(inside[c]):
+            if not _has_cycle({(h.iss, h.sub) for h in inside[c][task]}):
+                continue
             tg = _agent_graph(inside[c][task])
             loop = [
                 m

@@ -43,7 +43,14 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         if inv.leaf is not None and inv.proof_iss is not None:
             by_leaf.setdefault(inv.leaf, []).append(inv)
     out: list[Finding] = []
-    for (jti, iss), invs in sorted(by_proof.items()):
+    suspect = [
+        (proof, invs)
+        for proof, invs in by_proof.items()
+        if len(invs) > 1
+        or invs[0].code in (_REPLAYED, _HOLDER)
+        or invs[0].proof_iss != invs[0].holder
+    ]
+    for (jti, iss), invs in sorted(suspect, key=lambda item: item[0]):
         if len(invs) > 1 or any(i.code == _REPLAYED for i in invs):
             out.append(
                 _on_proof(
@@ -66,7 +73,8 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
                     f"(tool {first.tool}, task {first.task}): only the chain's subject may",
                 )
             )
-    for leaf, invs in sorted(by_leaf.items()):
+    several = [(leaf, invs) for leaf, invs in by_leaf.items() if len(invs) > 1]
+    for leaf, invs in sorted(several, key=lambda item: item[0]):
         issuers = sorted({i.proof_iss for i in invs if i.proof_iss is not None})
         if len(issuers) > 1:
             firsts = [next(i for i in invs if i.proof_iss == who) for who in issuers[:LIMIT]]
