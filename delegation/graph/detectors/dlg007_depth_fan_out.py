@@ -1,0 +1,130 @@
+"""DLG007 depth-fan-out: chains deeper than allowed, agents delegating too widely.
+
+Definition: (1) a token standing ``options.max_depth + 1`` hops from its root
+(:meth:`~delegation.graph.DelegationGraph.depth`, root = 1), the first hop beyond the
+threshold, whatever the tokens' own ``dpth`` claims allowed; medium, high when the
+deepest chain running through it reaches ``2 x max_depth`` hops. (2) an agent that, in
+one task, delegates to more than ``options.max_fan_out`` distinct agents; medium.
+
+Complexity: O(E x d) for E tokens and chains at most d hops deep (lineages are memoised
+by the graph), plus O(E) grouping by (issuer, task).
+
+Addresses: OWASP Agentic Top 10 ASI08 (Cascading Failures: authority fanning out and
+chaining beyond what can be reviewed) and ASI03 (Identity and Privilege Abuse); CSA
+MAESTRO L7 (Agent Ecosystem: runaway delegation between agents) and L3 (Agent
+Frameworks); OWASP NHI Top 10 NHI5 (Overprivileged NHI: authority reaching far from its
+root).
+"""
+
+from __future__ import annotations
+
+from ..findings import Finding, Options, Rule, Severity
+from ..model import DelegationGraph, TokenHop
+from ._group_b import LIMIT, bounded, hop_step, listing
+from ._util import evidence, locations
+
+TITLE = "Depth or fan-out: a chain runs too deep, or an agent delegates too widely"
+
+
+def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
+    return _too_deep(graph, options) + _fan_out(graph, options)
+
+
+def _too_deep(graph: DelegationGraph, options: Options) -> list[Finding]:
+    limit = options.max_depth
+    # first hop beyond the threshold -> the deepest depth reached through it (and where)
+    deepest: dict[str, tuple[int, str]] = {}
+    for hop in graph.hops():
+        line = graph.lineage(hop.token_id)
+        if len(line) <= limit:
+            continue
+        first = line[limit].token_id
+        best = deepest.get(first)
+        if best is None or len(line) > best[0]:
+            deepest[first] = (len(line), hop.token_id)
+    out: list[Finding] = []
+    for token_id in sorted(deepest):
+        depth, leaf = deepest[token_id]
+        hop = graph.tokens[token_id]
+        line = graph.lineage(token_id)
+        severity: Severity = "high" if depth >= 2 * limit else "medium"
+        below = f", and the chain through it reaches {depth} hops" if depth > limit + 1 else ""
+        out.append(
+            Finding(
+                rule="DLG007",
+                severity=severity,
+                title=TITLE,
+                message=(
+                    f"{hop.iss} delegated to {hop.sub} in task {hop.task} at {limit + 1} hops "
+                    f"from the root {line[0].iss}, beyond the maximum depth {limit}{below}"
+                ),
+                key=(token_id,),
+                path=graph.witness(token_id),
+                evidence=evidence(
+                    hop, depth=limit + 1, max_depth=limit, deepest=depth, deepest_token=leaf
+                ),
+                locations=locations(line),
+            )
+        )
+    return out
+
+
+def _fan_out(graph: DelegationGraph, options: Options) -> list[Finding]:
+    # (issuer, task) -> receiver -> the first token delegated to it
+    groups: dict[tuple[str, str], dict[str, TokenHop]] = {}
+    for hop in graph.hops():
+        receivers = groups.setdefault((hop.iss, hop.task), {})
+        known = receivers.get(hop.sub)
+        if known is None or (hop.iat, hop.token_id) < (known.iat, known.token_id):
+            receivers[hop.sub] = hop
+    out: list[Finding] = []
+    for (issuer, task), receivers in sorted(groups.items()):
+        if len(receivers) <= options.max_fan_out:
+            continue
+        names = sorted(receivers)
+        shown, more = bounded(names)
+        hops = [receivers[n] for n in shown]
+        out.append(
+            Finding(
+                rule="DLG007",
+                severity="medium",
+                title=TITLE,
+                message=(
+                    f"{issuer} delegated to {len(names)} distinct agents in task {task}, more "
+                    f"than the maximum fan-out {options.max_fan_out}: {listing(names)}"
+                ),
+                key=(issuer, task, "fan-out"),
+                path=tuple(hop_step(h) for h in hops),
+                evidence={
+                    "issuer": issuer,
+                    "task": task,
+                    "receivers": len(names),
+                    "max_fan_out": options.max_fan_out,
+                    "tokens": [h.token_id for h in hops],
+                    "first_iat": min(h.iat for h in receivers.values()),
+                    "more": more,
+                },
+                locations=locations(hops[:LIMIT]),
+            )
+        )
+    return out
+
+
+RULE = Rule(
+    id="DLG007",
+    name="depth-fan-out",
+    summary=TITLE,
+    help=(
+        "A delegation chain runs deeper than `max_depth` hops from its root (reported at "
+        "the first hop beyond it; high when the chain reaches twice the limit), or an "
+        "agent delegates to more than `max_fan_out` distinct agents within one task. "
+        "Long chains and wide fans are hard to review and let one compromise cascade. "
+        "Mint root grants with a smaller `dpth`, split the work into tasks, or raise the "
+        "thresholds in `--config` where the shape is intended."
+    ),
+    severity="medium",
+    tags=("security", "OWASP-ASI08", "OWASP-ASI03", "MAESTRO-L7", "MAESTRO-L3", "OWASP-NHI5"),
+    detect=detect,
+)
+
+__all__ = ["RULE", "TITLE", "detect"]

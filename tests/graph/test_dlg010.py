@@ -1,0 +1,75 @@
+"""DLG010 bearer-or-broad: fires on unbound or self-bound hops and re-delegable wildcards."""
+
+from __future__ import annotations
+
+import pytest
+from forging import forge
+from graph_scene import Scene
+from support import CAP, NARROW
+
+from delegation import Capability, Chain, DelegationError, SecurityWarning
+
+
+def test_unbound_hop_fires_high(scene: Scene) -> None:
+    """a0 hand-signs a hop to a1 whose cnf holds no usable key: high, case unbound."""
+    a0, a1 = scene.agent(0), scene.agent(1)
+    root = scene.mint(a0)
+    honest = scene.delegate(scene.accept(root, a0), a0, a1, [NARROW])
+    bearer = forge(honest.tokens[-1], signer=a0, claims={"cnf": {"jwk": {}}})
+    chain = Chain([root.tokens[0], bearer])
+    scene.chains.append(chain)
+    with pytest.raises(DelegationError):
+        scene.accept(chain, a1)  # refused unparsed (no key to bind), so only chains show it
+    for graph in (scene.chain_graph(), scene.combined_graph()):
+        [finding] = scene.findings("DLG010", graph)
+        assert (finding.rule, finding.severity) == ("DLG010", "high")
+        assert finding.key == (graph.tokens[finding.key[0]].token_id, "unbound")
+        assert [s.target for s in finding.path] == [a0.agent, a1.agent]
+        assert finding.path[-1].token == finding.key[0]
+
+
+def test_self_bound_hop_fires_high(scene: Scene) -> None:
+    """a0 delegates to a1 but binds a0's own key: high, seen in the log and the chains."""
+    a0, a1 = scene.agent(0), scene.agent(1)
+    root = scene.accept(scene.mint(a0), a0)
+    chain = scene.delegator(a0).delegate(
+        root, to=a1.agent, to_key=a0.public_jwk(), caps=[NARROW], ttl=300
+    )
+    scene.chains.append(chain)
+    for graph in (scene.graph(), scene.chain_graph()):
+        [finding] = scene.findings("DLG010", graph)
+        assert (finding.severity, finding.key[1]) == ("high", "self-bound")
+        assert [s.target for s in finding.path] == [a0.agent, a1.agent]
+        assert finding.evidence["cnf_kid"] == a0.kid
+
+
+def test_broad_capabilities_left_redelegable_fire(scene: Scene) -> None:
+    """Tool ** with depth > 0 is high, resource ** with depth > 0 medium."""
+    a0, a1 = scene.agent(0), scene.agent(1)
+    every_tool = Capability(tool="**", resource="customers/**")
+    every_resource = Capability(tool="crm.read", resource="**")
+    scene.open("T-1")
+    scene.tasks.elevate(
+        "T-1", [every_tool, every_resource], approved_by="user:bob", ttl=60, reason="audit"
+    )
+    with pytest.warns(SecurityWarning):
+        scene.mint(a0, [every_tool], depth=2)
+    scene.mint(a1, [every_resource], depth=1)
+    for graph in (scene.graph(), scene.chain_graph()):
+        found = {f.path[-1].target: f for f in scene.findings("DLG010", graph)}
+        assert (found[a0.agent].severity, found[a0.agent].key[1]) == ("high", "broad")
+        assert (found[a1.agent].severity, found[a1.agent].key[1]) == ("medium", "broad")
+        assert found[a0.agent].path[0].source == scene.orch.agent
+
+
+def test_bound_narrow_and_leaf_wildcards_are_quiet(scene: Scene) -> None:
+    """Near miss: hops bound to their receivers' keys, and a ** grant that is a leaf (dpth 0)."""
+    a0, a1 = scene.agent(0), scene.agent(1)
+    root = scene.accept(scene.mint(a0, [CAP]), a0)
+    scene.delegate(root, a0, a1, [NARROW])
+    every_resource = Capability(tool="crm.read", resource="**")
+    scene.open("T-2")
+    scene.tasks.elevate("T-2", [every_resource], approved_by="user:bob", ttl=60, reason="x")
+    scene.mint(a1, [every_resource], depth=0, task="T-2")
+    assert scene.findings("DLG010") == []
+    assert scene.findings("DLG010", scene.chain_graph()) == []
