@@ -67,6 +67,15 @@ class Reach:
             t for t in self.tools if is_sensitive(graph, t, options)
         )
         self._by_pattern: dict[str, tuple[str, ...]] = {}
+        self._matches: dict[tuple[str, str, str], bool] = {}
+
+    def matches(self, pattern: str, value: str, sep: str) -> bool:
+        """:func:`matches`, memoised for the life of this object (patterns repeat a lot)."""
+        key = (pattern, value, sep)
+        found = self._matches.get(key)
+        if found is None:
+            found = self._matches[key] = matches(pattern, value, sep)
+        return found
 
     def tools_of(self, pattern: str) -> tuple[str, ...]:
         """The known tools a capability's tool pattern reaches, sorted."""
@@ -83,9 +92,11 @@ class Reach:
             return hop.caps
         return tuple(c for c in hop.caps if any(covers(p, c) for p in parent.caps))
 
-    def token_tools(self, hop: TokenHop) -> tuple[str, ...]:
-        """The known tools the capabilities ``hop`` really holds reach, sorted."""
+    def token_tools(
+        self, hop: TokenHop, held: tuple[Capability, ...] | None = None
+    ) -> tuple[str, ...]:
+        """The known tools the capabilities ``hop`` really holds (``held``, if known) reach."""
         out: set[str] = set()
-        for cap in self.held(hop):
+        for cap in self.held(hop) if held is None else held:
             out.update(self.tools_of(cap.tool))
         return tuple(sorted(out))

@@ -55,20 +55,26 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     for hop in graph.hops():
         r = radii.setdefault(hop.sub, _Radius(hop.sub))
         r.tokens.append(hop)
-        r.patterns.update(c.tool for c in reach.held(hop))
-        tools = reach.token_tools(hop)
+        held = reach.held(hop)
+        r.patterns.update(c.tool for c in held)
+        tools = reach.token_tools(hop, held)
         r.tools.update(tools)
         if hop.dpth > 0:
             r.redelegable.update(tools)
+        lineage = graph.lineage(hop.token_id)
+        rank = (len(lineage), hop.token_id)
         for tool in tools:
             best = r.via.get(tool)
-            if best is None or _rank(graph, hop) < _rank(graph, best):
+            if best is None or rank < _rank(graph, best):
                 r.via[tool] = hop
             if tool in reach.sensitive:
                 reached_by[tool][hop.sub] = r.via[tool]
-        for above in graph.lineage(hop.token_id)[:-1]:
+        for above in lineage[:-1]:
             if above.sub != hop.sub:
-                radii.setdefault(above.sub, _Radius(above.sub)).downstream.add(hop.sub)
+                up = radii.get(above.sub)
+                if up is None:
+                    up = radii[above.sub] = _Radius(above.sub)
+                up.downstream.add(hop.sub)
     out = _agent_findings(graph, reach, radii)
     out.extend(_tool_findings(graph, reach, reached_by, radii, options))
     return out

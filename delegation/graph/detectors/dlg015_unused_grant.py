@@ -23,7 +23,7 @@ from collections import defaultdict
 
 from ..findings import Finding, Options, Rule
 from ..model import MAX_LINEAGE, DelegationGraph
-from ._reach import bounded_witness, matches
+from ._reach import Reach, bounded_witness
 from ._util import evidence, locations
 
 TITLE = "Unused grant: a delegated capability was never exercised"
@@ -33,6 +33,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     if not graph.invocations:
         return []
     used = _uses(graph)
+    reach = Reach(graph, options)
     allowed = sum(1 for inv in graph.invocations if inv.allowed)
     first = min(inv.ts for inv in graph.invocations)
     last = max(inv.ts for inv in graph.invocations)
@@ -47,7 +48,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         path, cut = bounded_witness(graph, hop.token_id)
         for text, cap in sorted({str(c): c for c in hop.caps}.items()):
             if any(
-                matches(cap.tool, tool, ".") and matches(cap.resource, resource, "/")
+                reach.matches(cap.tool, tool, ".") and reach.matches(cap.resource, resource, "/")
                 for tool, resource in requests
             ):
                 continue
