@@ -151,6 +151,11 @@ class Options(BaseModel):
     principal_window: int = Field(
         3600, ge=1, description="DLG006: window (s) in which one key should serve one principal"
     )
+    max_reach: int = Field(
+        10,
+        ge=1,
+        description="DLG012: most agents that may reach one sensitive tool before it is medium",
+    )
     sensitive_tools: tuple[str, ...] = Field(
         (), description="tool patterns treated as sensitive whatever their labels"
     )

@@ -1,0 +1,102 @@
+"""Reachability helpers shared by DLG011, DLG012, DLG015 and DLG017: which tools a token reaches.
+
+The *known tools* of a graph are the registry's tools, the tools seen in invocations and the
+concrete tool names that capabilities or ``Options.sensitive_tools`` spell out (no wildcard).
+A capability *reaches* a known tool when its tool pattern matches the tool's name
+(:func:`delegation.capabilities.pattern_matches`). A token reaches the tools of the
+capabilities it really holds: those covered by its parent's (an escalated capability is not
+held, as in :meth:`DelegationGraph.effective_capabilities`; DLG001 reports it).
+
+Every match is memoised per distinct tool pattern, so the cost is O(E x c) lookups plus
+O(P x T) pattern matches for P distinct patterns and T known tools.
+"""
+
+from __future__ import annotations
+
+from ...capabilities import Capability, covers, pattern_matches
+from ..findings import Options, PathStep
+from ..model import DelegationGraph, TokenHop
+from ._util import is_sensitive
+
+__all__ = ["MAX_ITEMS", "MAX_STEPS", "Reach", "bounded_witness", "listed", "matches"]
+
+MAX_STEPS = 20  # steps of a witness path kept (the ones nearest the holder)
+MAX_ITEMS = 20  # items listed in a message or an evidence list
+
+
+def matches(pattern: str, value: str, sep: str) -> bool:
+    """``pattern_matches``, False (not an error) for a value that is not a concrete name."""
+    try:
+        return pattern_matches(pattern, value, sep)
+    except ValueError:
+        return False
+
+
+def listed(items: list[str], limit: int = MAX_ITEMS) -> str:
+    """At most ``limit`` items joined by commas, saying how many more there are."""
+    head = ", ".join(items[:limit])
+    return head if len(items) <= limit else f"{head} and {len(items) - limit} more"
+
+
+def bounded_witness(
+    graph: DelegationGraph, token_id: str, limit: int = MAX_STEPS
+) -> tuple[tuple[PathStep, ...], int]:
+    """The delegation path of a token cut to its last ``limit`` hops, and how many were cut."""
+    path = graph.witness(token_id)
+    cut = max(0, len(path) - limit)
+    return path[cut:], cut
+
+
+class Reach:
+    """The known tools of a graph, their labels and sensitivity, and which tokens reach them."""
+
+    def __init__(self, graph: DelegationGraph, options: Options) -> None:
+        self.graph = graph
+        names: set[str] = set()
+        if graph.registry is not None:
+            names.update(graph.registry.tools)
+        for _, data in graph.graph.nodes(data=True):
+            if data["kind"] == "tool":
+                names.add(data["name"])
+        for hop in graph.tokens.values():
+            names.update(c.tool for c in hop.caps if "*" not in c.tool)
+        names.update(p for p in options.sensitive_tools if "*" not in p)
+        self.tools: tuple[str, ...] = tuple(sorted(n for n in names if matches(n, n, ".")))
+        self.labels: dict[str, frozenset[str]] = {t: graph.tool_labels(t) for t in self.tools}
+        self.sensitive: frozenset[str] = frozenset(
+            t for t in self.tools if is_sensitive(graph, t, options)
+        )
+        self._by_pattern: dict[str, tuple[str, ...]] = {}
+        self._matches: dict[tuple[str, str, str], bool] = {}
+
+    def matches(self, pattern: str, value: str, sep: str) -> bool:
+        """:func:`matches`, memoised for the life of this object (patterns repeat a lot)."""
+        key = (pattern, value, sep)
+        found = self._matches.get(key)
+        if found is None:
+            found = self._matches[key] = matches(pattern, value, sep)
+        return found
+
+    def tools_of(self, pattern: str) -> tuple[str, ...]:
+        """The known tools a capability's tool pattern reaches, sorted."""
+        found = self._by_pattern.get(pattern)
+        if found is None:
+            found = tuple(t for t in self.tools if matches(pattern, t, "."))
+            self._by_pattern[pattern] = found
+        return found
+
+    def held(self, hop: TokenHop) -> tuple[Capability, ...]:
+        """The capabilities of ``hop`` its parent covers (all of them for a root or orphan)."""
+        parent = self.graph.parent(hop)
+        if parent is None:
+            return hop.caps
+        return tuple(c for c in hop.caps if any(covers(p, c) for p in parent.caps))
+
+    def token_tools(
+        self, hop: TokenHop, held: tuple[Capability, ...] | None = None
+    ) -> tuple[str, ...]:
+        """The known tools the capabilities ``hop`` really holds (``held``, if known) reach."""
+        out: set[str] = set()
+        for cap in self.held(hop) if held is None else held:
+            out.update(self.tools_of(cap.tool))
+        return tuple(sorted(out))

@@ -1,0 +1,53 @@
+"""DLG015 unused-grant: fires on capabilities no allowed call used, only when calls were seen."""
+
+from __future__ import annotations
+
+from forging import token_id
+from graph_scene import Scene
+from support import CAP, NARROW
+
+from delegation import Capability
+
+WRITE = Capability(tool="crm.write", resource="customers/**")
+
+
+def test_unused_capabilities_fire(scene: Scene) -> None:
+    """An unused cap of a delegated-further token is info; a token never used at all is low."""
+    a0, a1, a2 = scene.agent(0), scene.agent(1), scene.agent(2)
+    scene.world.registry.add_agent(a0.agent, a0.public_jwk(), baseline=[CAP, WRITE])
+    root = scene.mint(a0, [CAP, WRITE])
+    child = scene.delegate(scene.accept(root, a0), a0, a1, [NARROW])
+    assert scene.call(child, a1) == "allowed"
+    idle = scene.mint(a2, [CAP], task="T-2")
+    # A denied call (outside the grant) is no use of it.
+    assert scene.call(idle, a2, resource="orders/1") != "allowed"
+
+    found = scene.findings("DLG015")
+    assert [(f.rule, f.severity, f.key) for f in found] == [
+        ("DLG015", "low", (token_id(idle.tokens[0]), str(CAP))),
+        ("DLG015", "info", (token_id(root.tokens[0]), str(WRITE))),
+    ]
+    low, info = found
+    assert [(s.source, s.target, s.token) for s in low.path] == [
+        (scene.orch.agent, a2.agent, token_id(idle.tokens[0]))
+    ]
+    assert info.path[0].token == token_id(root.tokens[0])
+    assert info.evidence["children"] == 1 and info.evidence["allowed_calls"] == 1
+    assert a2.agent in low.message and "never used" in low.message
+
+
+def test_chains_alone_say_nothing(scene: Scene) -> None:
+    """Near miss: without observed calls (a chain file only) there is no finding."""
+    a0 = scene.agent(0)
+    scene.mint(a0, [CAP])
+    assert scene.findings("DLG015", scene.chain_graph()) == []
+
+
+def test_every_grant_used_is_quiet(scene: Scene) -> None:
+    """Near miss: the holder's call uses the leaf, and through it every ancestor's grant."""
+    a0, a1 = scene.agent(0), scene.agent(1)
+    root = scene.mint(a0, [CAP])
+    child = scene.delegate(scene.accept(root, a0), a0, a1, [NARROW])
+    assert scene.call(child, a1) == "allowed"
+    assert scene.findings("DLG015") == []
+    assert scene.findings("DLG015", scene.combined_graph()) == []
