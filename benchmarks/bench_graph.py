@@ -99,6 +99,7 @@ ROLES: dict[str, tuple[str, ...]] = {
 ROLE_NAMES = tuple(ROLES)
 # how many children a token at depth d (1 = root grant) gets, as weights for 0, 1, 2, 3
 FANOUT = {1: (0, 1, 3, 4), 2: (1, 3, 3, 2), 3: (4, 4, 2, 1), 4: (6, 3, 1, 0), 5: (8, 2, 1, 0)}
+SQUAD = 20  # agents that usually work together (a task's team is drawn from one squad)
 TEAM = 8  # agents a task works with (besides cross edges)
 P_CROSS = 0.06  # a hop to an agent outside the task's team
 P_LOOP = 0.02  # a hop back to an agent already on the chain
@@ -210,6 +211,8 @@ def fleet(edges: int, seed: int = SEED) -> Fleet:
     for a in agents:
         by_role[a.role].append(a)
     principals = [f"user:u{i}" for i in range(max(5, edges // 200))]
+    shuffled = rng.sample(agents, len(agents))
+    squads = [shuffled[i : i + SQUAD] for i in range(0, len(shuffled) - SQUAD + 1, SQUAD)]
     f = Fleet(registry, roots, agents)
     n_task = 0
     serial = 0
@@ -218,7 +221,8 @@ def fleet(edges: int, seed: int = SEED) -> Fleet:
         task = f"T-{n_task:07d}"
         start = T0 + n_task * 3
         f.tasks.append(TaskFacts(task, opened=float(start), deadline=float(start + 7200)))
-        team = rng.sample(agents, TEAM)
+        squad = squads[rng.randrange(len(squads))]  # agents that usually work together
+        team = rng.sample(squad, TEAM)
         root_iss = roots[n_task % len(roots)]
         obo = principals[rng.randrange(len(principals))]
         max_depth = rng.choices((1, 2, 3, 4, 5, 6), (1, 2, 3, 3, 2, 1))[0]

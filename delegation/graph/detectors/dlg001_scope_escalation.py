@@ -5,8 +5,9 @@ parent token (attenuation, :func:`delegation.checks.attenuation_problems`, the v
 verifier runs), or a root grant with a capability outside the receiver's registry baseline
 (when the registry gives one and no elevation of the task covers it).
 
-Complexity: O(E x c^2) for E tokens of at most c capabilities (pattern containment is
-memoised).
+Complexity: O(E log E + E x c^2) for E tokens of at most c capabilities (pattern
+containment is memoised, and so is the verdict per pair of capability tuples); witness
+paths are built for findings only.
 
 Addresses: OWASP Agentic Top 10 ASI03 (Identity and Privilege Abuse); CSA MAESTRO L7
 (Agent Ecosystem: privilege escalation between agents); OWASP NHI Top 10 NHI5
@@ -18,7 +19,7 @@ from __future__ import annotations
 from ...capabilities import covers
 from ...checks import attenuation_problems
 from ...errors import ScopeEscalation
-from ..findings import Finding, Options, PathStep, Rule
+from ..findings import Finding, Options, Rule
 from ..model import DelegationGraph, TokenHop
 from ._util import evidence, locations
 
@@ -27,10 +28,19 @@ TITLE = "Scope escalation: a hop grants more than its parent holds"
 
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     out: list[Finding] = []
+    # Verdicts per pair of capability tuples: fleets hand the same tuples on and on (the
+    # objects are alive in the graph for the whole call, so their ids stay theirs).
+    covered: dict[tuple[int, int], bool] = {}
     for hop in graph.hops():
         parent = graph.parent(hop)
-        path = graph.witness(hop.token_id)
         if parent is not None:
+            pair = (id(parent.caps), id(hop.caps))
+            ok = covered.get(pair)
+            if ok is None:
+                ok = covered[pair] = all(any(covers(p, c) for p in parent.caps) for c in hop.caps)
+            if ok:
+                continue  # no scope escalation; the cheap check first, the witness only if not
+            path = graph.witness(hop.token_id)
             depth = len(path) - 1
             wider = [
                 p
@@ -55,18 +65,25 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
                     )
                 )
         elif hop.prf is None:
-            out.extend(_root_beyond_baseline(graph, hop, path))
+            out.extend(_root_beyond_baseline(graph, hop, covered))
     return out
 
 
 def _root_beyond_baseline(
-    graph: DelegationGraph, hop: TokenHop, path: tuple[PathStep, ...]
+    graph: DelegationGraph, hop: TokenHop, covered: dict[tuple[int, int], bool]
 ) -> list[Finding]:
     baseline = graph.baseline(hop.sub)
     if baseline is None:
         return []
     task = graph.tasks.get(hop.task)
     elevated = [caps for _, caps, _, _ in task.elevations] if task is not None else []
+    if not elevated:  # the common case: memoised per (baseline, caps) pair
+        pair = (id(baseline), id(hop.caps))
+        ok = covered.get(pair)
+        if ok is None:
+            ok = covered[pair] = all(any(covers(b, c) for b in baseline) for c in hop.caps)
+        if ok:
+            return []
     excess = [
         str(c)
         for c in hop.caps
@@ -85,7 +102,7 @@ def _root_beyond_baseline(
                 f"outside its registry baseline, with no elevation covering it"
             ),
             key=(hop.token_id, "baseline"),
-            path=path,
+            path=graph.witness(hop.token_id),
             evidence=evidence(hop, excess=excess),
             locations=locations([hop]),
         )
