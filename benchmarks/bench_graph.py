@@ -451,6 +451,7 @@ def measure_size(edges: int, seed: int = SEED) -> dict[str, Any]:
     rss_facts = _rss_now()
     gc.collect()
     gc.freeze()  # the facts are long-lived: keep the collector from rescanning them
+    cpu = time.process_time()
     t = time.perf_counter()
     graph = f.build()
     build_s = time.perf_counter() - t
@@ -475,6 +476,7 @@ def measure_size(edges: int, seed: int = SEED) -> dict[str, Any]:
         t = time.perf_counter()
         found = graph.findings()
         analyse_s = time.perf_counter() - t
+        cpu_s = time.process_time() - cpu
     finally:
         detectors.RULES = original
     if set(per_rule) != set(original):
@@ -498,6 +500,7 @@ def measure_size(edges: int, seed: int = SEED) -> dict[str, Any]:
         "generate_s": generate_s,
         "build_s": build_s,
         "analyse_s": analyse_s,
+        "cpu_s": cpu_s,
         "per_rule": per_rule,
         "findings": len(found),
         "by_rule": by_rule,
@@ -518,9 +521,11 @@ def measure_ingest(records: int, seed: int = SEED) -> dict[str, Any]:
         written = write_log(path, records, seed)
         write_s = time.perf_counter() - t
         size = path.stat().st_size
+        cpu = time.process_time()
         t = time.perf_counter()
         graph = from_audit([path])
         ingest_s = time.perf_counter() - t
+        cpu_s = time.process_time() - cpu
     if graph.skipped or graph.records != written:
         raise RuntimeError(
             f"ingestion lost records: {graph.records}/{written}, {graph.skipped[:3]}"
@@ -531,6 +536,7 @@ def measure_ingest(records: int, seed: int = SEED) -> dict[str, Any]:
         "write_s": write_s,
         "ingest_s": ingest_s,
         "rate": written / ingest_s,
+        "cpu_rate": written / cpu_s,
         "tokens": len(graph.tokens),
         "invocations": len(graph.invocations),
         "peak_rss": _peak_rss(),
@@ -565,6 +571,7 @@ def markdown(quick: bool = False, log: Any = None) -> str:
     sizes = QUICK_SIZES if quick else SIZES
     n_ingest = QUICK_INGEST_RECORDS if quick else INGEST_RECORDS
     say = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     started = time.perf_counter()
     results = []
     for edges in sizes:
@@ -581,18 +588,21 @@ def markdown(quick: bool = False, log: Any = None) -> str:
         f"Mode: {'quick (indicative only)' if quick else 'full'}; seed {SEED}; "
         f"{len(rules)} registered rule(s): {', '.join(rules)}. Each size in a fresh process; "
         "facts generated before timing (not signed); analysis = one `graph.findings()` "
-        "with every rule.",
+        "with every rule. CPU s: this process's CPU time for build + analysis (wall time "
+        "above it means the cores were shared).",
+        "",
+        f"Load average at start: {load}.",
         "",
         "| edges | tasks | agents | cross / loops | invocations | build s | analysis s "
-        "| build + analysis s | peak RSS MiB | graph MiB | findings |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| build + analysis s | (CPU s) | peak RSS MiB | graph MiB | findings |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         total = r["build_s"] + r["analyse_s"]
         out.append(
             f"| {r['edges']:,} | {r['tasks']:,} | {r['agents']:,} | {r['cross']:,} / "
             f"{r['loops']:,} | {r['invocations']:,} | {r['build_s']:.2f} | "
-            f"{r['analyse_s']:.2f} | {total:.2f} | {_mib(r['peak_rss'])} | "
+            f"{r['analyse_s']:.2f} | {total:.2f} | {r['cpu_s']:.2f} | {_mib(r['peak_rss'])} | "
             f"{_mib(r['rss_built'] - r['rss_start'])} | {r['findings']:,} |"
         )
     out += [
@@ -621,7 +631,8 @@ def markdown(quick: bool = False, log: Any = None) -> str:
         f"({ingest['bytes'] / 1024**2:,.0f} MiB; mint, delegate, accept and verify records "
         f"whose chains repeat their ancestors; {ingest['tokens']:,} tokens, "
         f"{ingest['invocations']:,} invocations): {ingest['ingest_s']:.2f} s, "
-        f"**{ingest['rate']:,.0f} records/s** (peak RSS {_mib(ingest['peak_rss'])} MiB).",
+        f"**{ingest['rate']:,.0f} records/s** ({ingest['cpu_rate']:,.0f} per CPU second; "
+        f"peak RSS {_mib(ingest['peak_rss'])} MiB).",
         "",
         "#### Targets",
         "",
