@@ -239,6 +239,10 @@ class DelegationGraph:
         self._jti: dict[str, str] = {}
         self._lineage: dict[str, tuple[TokenHop, ...]] = {}
         self._nodes: dict[str, str] = {}  # agent id -> its node id (one string per agent)
+        # One tuple per combination of capability objects: tokens that carry the same
+        # objects share it (memory), and detectors may memoise verdicts per tuple. The
+        # table holds the objects its keys name, so their ids cannot be reused meanwhile.
+        self._caps: dict[tuple[int, ...], tuple[Capability, ...]] = {}
         # Registry.agents copies its table on every read: read it once per registry.
         self._entries: tuple[Registry | None, Mapping[str, AgentEntry]] = (None, {})
 
@@ -257,6 +261,7 @@ class DelegationGraph:
             return known
         if where is not None:
             hop.see(where)
+        hop.caps = self._caps.setdefault(tuple(map(id, hop.caps)), hop.caps)
         self.tokens[token_id] = hop
         if self._lineage:
             self._lineage.clear()

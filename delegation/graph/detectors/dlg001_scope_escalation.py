@@ -6,8 +6,8 @@ verifier runs), or a root grant with a capability outside the receiver's registr
 (when the registry gives one and no elevation of the task covers it).
 
 Complexity: O(E log E + E x c^2) for E tokens of at most c capabilities (pattern
-containment is memoised, and so is the verdict per pair of capability tuples); witness
-paths are built for findings only.
+containment is memoised, and so is the verdict per capability tuple and capability);
+witness paths are built for findings only.
 
 Addresses: OWASP Agentic Top 10 ASI03 (Identity and Privilege Abuse); CSA MAESTRO L7
 (Agent Ecosystem: privilege escalation between agents); OWASP NHI Top 10 NHI5
@@ -16,7 +16,9 @@ Addresses: OWASP Agentic Top 10 ASI03 (Identity and Privilege Abuse); CSA MAESTR
 
 from __future__ import annotations
 
-from ...capabilities import covers
+from collections.abc import Callable
+
+from ...capabilities import Capability, covers
 from ...checks import attenuation_problems
 from ...errors import ScopeEscalation
 from ..findings import Finding, Options, Rule
@@ -28,17 +30,24 @@ TITLE = "Scope escalation: a hop grants more than its parent holds"
 
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     out: list[Finding] = []
-    # Verdicts per pair of capability tuples: fleets hand the same tuples on and on (the
-    # objects are alive in the graph for the whole call, so their ids stay theirs).
+    # Verdicts per (capability tuple, capability): the graph shares tuples of the same
+    # capability objects, and fleets hand the same ones on and on (the objects are alive
+    # in the graph for the whole call, so their ids stay theirs).
     covered: dict[tuple[int, int], bool] = {}
+
+    def held(caps: tuple[Capability, ...], cap: Capability) -> bool:
+        pair = (id(caps), id(cap))
+        ok = covered.get(pair)
+        if ok is None:
+            ok = covered[pair] = any(covers(p, cap) for p in caps)
+        return ok
+
+    tokens = graph.tokens
     for hop in graph.hops():
-        parent = graph.parent(hop)
+        parent = tokens.get(hop.prf) if hop.prf is not None else None
         if parent is not None:
-            pair = (id(parent.caps), id(hop.caps))
-            ok = covered.get(pair)
-            if ok is None:
-                ok = covered[pair] = all(any(covers(p, c) for p in parent.caps) for c in hop.caps)
-            if ok:
+            pcaps = parent.caps
+            if all(held(pcaps, c) for c in hop.caps):
                 continue  # no scope escalation; the cheap check first, the witness only if not
             path = graph.witness(hop.token_id)
             depth = len(path) - 1
@@ -65,25 +74,22 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
                     )
                 )
         elif hop.prf is None:
-            out.extend(_root_beyond_baseline(graph, hop, covered))
+            out.extend(_root_beyond_baseline(graph, hop, held))
     return out
 
 
 def _root_beyond_baseline(
-    graph: DelegationGraph, hop: TokenHop, covered: dict[tuple[int, int], bool]
+    graph: DelegationGraph,
+    hop: TokenHop,
+    held: Callable[[tuple[Capability, ...], Capability], bool],
 ) -> list[Finding]:
     baseline = graph.baseline(hop.sub)
     if baseline is None:
         return []
     task = graph.tasks.get(hop.task)
     elevated = [caps for _, caps, _, _ in task.elevations] if task is not None else []
-    if not elevated:  # the common case: memoised per (baseline, caps) pair
-        pair = (id(baseline), id(hop.caps))
-        ok = covered.get(pair)
-        if ok is None:
-            ok = covered[pair] = all(any(covers(b, c) for b in baseline) for c in hop.caps)
-        if ok:
-            return []
+    if all(held(baseline, c) for c in hop.caps):
+        return []
     excess = [
         str(c)
         for c in hop.caps
