@@ -275,7 +275,7 @@ def fleet(edges: int, seed: int = SEED) -> Fleet:
                     child, kind = team[rng.randrange(1, TEAM)], "team"
                 if child.id == sub.id:
                     continue
-                allowed = set(ROLES[child.role])
+                allowed = ROLES[child.role]  # a tuple: its order is fixed (a set's is not)
                 kept = [c for c in caps if c.tool in allowed]
                 if not kept:
                     continue
