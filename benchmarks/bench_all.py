@@ -64,6 +64,7 @@ nacl_signing: Any = bench_peers.optional_import("nacl.signing")
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 GOVERNANCE = HERE / "bench_governance.py"
+GRAPH = HERE / "bench_graph.py"
 
 COLD_HOPS = (1, 3, 4, 5, 10)  # 1, 3, 5, 10 from the issue; 4 = biscuit's 5 signatures
 WARM_HOPS = (4, 5)
@@ -583,6 +584,22 @@ def governance_section(quick: bool, timeout: int) -> list[str]:
     return [f"_From `benchmarks/bench_governance.py` ({note}, {took:.1f} s)._", "", *lines]
 
 
+def graph_section(quick: bool) -> list[str]:
+    """bench_graph.py's report (build + every rule at 10k/100k/1M edges, ingestion): its
+    ``markdown(quick=...)``, which runs each size in a fresh process of its own."""
+    if not GRAPH.exists():
+        return ["_Not measured in this run: `benchmarks/bench_graph.py` does not exist._"]
+    started = time.perf_counter()
+    try:
+        module = importlib.import_module("bench_graph")
+        text = str(module.markdown(quick=quick, log=log))
+    except Exception as exc:  # report it; the other results stand
+        return [f"_bench_graph.py failed: {type(exc).__name__}: {exc}_"]
+    took = time.perf_counter() - started
+    lines = ["##" + line if line.startswith("#") else line for line in text.strip().splitlines()]
+    return [f"_From `benchmarks/bench_graph.py` ({took:.1f} s)._", "", *lines]
+
+
 # -------------------------------------------------------------------------- report
 
 
@@ -673,6 +690,7 @@ def report(
     memory: MemoryResult,
     throughput: Sequence[Throughput],
     governance: list[str],
+    graph: list[str],
     elapsed: Callable[[], float],
 ) -> str:
     s: dict[str, Series] = {r.key: r.series for r in rows}
@@ -1113,6 +1131,7 @@ def report(
     ]
 
     out += ["## Governance", "", *governance, ""]
+    out += ["## Graph", "", *graph, ""]
     out += [f"Total run: {elapsed():.1f} s.", ""]
     return "\n".join(out)
 
@@ -1155,6 +1174,8 @@ def run(quick: bool) -> int:
     )  # fmt: skip
     log(f"  {time.perf_counter() - started:.1f} s; governance ...")
     governance = governance_section(quick, plan.gov_timeout)
+    log(f"  {time.perf_counter() - started:.1f} s; graph ...")
+    graph = graph_section(quick)
     text = report(
         plan,
         quick,
@@ -1165,6 +1186,7 @@ def run(quick: bool) -> int:
         memory,
         throughput,
         governance,
+        graph,
         lambda: time.perf_counter() - started,
     )
     RESULTS.write_text(text, encoding="utf-8")

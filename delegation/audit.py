@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, ValidationError
+from pydantic_core import from_json
 
 from .capabilities import Capability
 from .clock import Clock, SystemClock
@@ -45,6 +46,7 @@ __all__ = [
     "MintEvent",
     "PolicyFacts",
     "ProofFacts",
+    "RecordReader",
     "RequestFacts",
     "RevokeEvent",
     "TaskCloseEvent",
@@ -287,10 +289,101 @@ def parse_record(line: bytes | str, *, where: str = "audit record") -> AuditReco
     >>> r.seq, r.event.event, r.event.task
     (0, 'task_close', 'T-1')
     """
+    return _parse(line, where, None)
+
+
+class RecordReader:
+    """Reads the lines of a log like :func:`parse_record`, remembering token facts.
+
+    Logs repeat a token's facts in every chain that holds it (each ``verify`` and
+    ``accept`` carries the whole chain): a hop already read, in exactly the same JSON
+    values and types, is not validated again and the same :class:`TokenFacts` object is
+    returned. At most ``remember`` tokens are kept (the oldest go first), so memory does
+    not grow with the log. Every line is still checked; a bad one raises as before.
+
+    >>> reader = RecordReader()
+    >>> reader.parse(b'{"v":1,"seq":0,"ts":1.0,"event":"task_close","task":"T-1"}').seq
+    0
+    """
+
+    def __init__(self, remember: int = 16384) -> None:
+        self.remember = remember
+        self._facts: dict[str, tuple[dict[str, Any], TokenFacts]] = {}
+
+    def parse(self, line: bytes | str, *, where: str = "audit record") -> AuditRecord:
+        """One line, as :func:`parse_record` reads it. Raises ``invalid_audit_record``."""
+        return _parse(line, where, self)
+
+    def _known(self, raw: object) -> TokenFacts | None:
+        if not isinstance(raw, dict):
+            return None
+        token_id = raw.get("token_id")
+        hit = self._facts.get(token_id) if isinstance(token_id, str) else None
+        if hit is not None and hit[0] == raw and _same_facts(raw, hit[0]):
+            return hit[1]
+        return None
+
+    def _keep(self, raw: object, facts: TokenFacts) -> None:
+        if type(raw) is dict and isinstance(raw.get("token_id"), str):
+            table = self._facts
+            if facts.token_id not in table and len(table) >= self.remember:
+                del table[next(iter(table))]
+            table[facts.token_id] = (raw, facts)
+
+
+_TYPED = ("iat", "exp", "dpth", "receipt")  # the members of token facts that are not strings
+
+
+def _same_facts(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """For token facts equal (``==``) to facts already validated: whether they would
+    validate the same. ``1``, ``1.0`` and ``true`` are equal in Python yet validate
+    differently, so the numbers must have the same types (strings and None compare
+    exactly; unknown members are ignored by the model)."""
+    for k in _TYPED:
+        if type(a.get(k)) is not type(b.get(k)):
+            return False
+    for cap, known in zip(a["caps"], b["caps"], strict=True):  # validated: dicts in a list
+        constraints = cap.get("constraints")
+        if constraints and not _same_types(constraints, known["constraints"]):
+            return False
+    return True
+
+
+def _same_types(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """For two JSON objects already equal (``==``): whether every member has the same type."""
+    for k, v in a.items():
+        w = b[k]
+        t = type(v)
+        if t is not type(w):
+            return False
+        if (t is dict and not _same_types(v, w)) or (t is list and not _same_list(v, w)):
+            return False
+    return True
+
+
+def _same_list(a: list[Any], b: list[Any]) -> bool:
+    for x, y in zip(a, b, strict=True):
+        t = type(x)
+        if t is not type(y):
+            return False
+        if (t is dict and not _same_types(x, y)) or (t is list and not _same_list(x, y)):
+            return False
+    return True
+
+
+def _load(line: bytes | str, where: str) -> object:
     try:
-        record = json.loads(line)
+        return from_json(line)  # pydantic-core's parser: about twice as fast as json
+    except ValueError:
+        pass
+    try:  # what it refuses (other encodings, lone surrogates...) json may still read
+        return json.loads(line)
     except (ValueError, RecursionError):
         raise InvalidAuditRecord(f"{where}: not a JSON record") from None
+
+
+def _parse(line: bytes | str, where: str, reader: RecordReader | None) -> AuditRecord:
+    record = _load(line, where)
     if not isinstance(record, dict):
         raise InvalidAuditRecord(f"{where}: not a JSON object")
     if record.get("v") != SCHEMA_VERSION:
@@ -300,12 +393,41 @@ def parse_record(line: bytes | str, *, where: str = "audit record") -> AuditReco
         raise InvalidAuditRecord(f"{where}: seq must be a non-negative integer")
     if not isinstance(ts, int | float) or isinstance(ts, bool):
         raise InvalidAuditRecord(f"{where}: ts must be a number")
+    raws: list[Any] = []  # token facts as read (None where the reader knew them)
+    if reader is not None:
+        # Hand the validator the facts already read: it keeps model instances as they are.
+        kind = record.get("event")
+        if kind == "verify" or kind == "accept":
+            chain = record.get("chain")
+            if type(chain) is list:
+                raws = list(chain)
+                known = reader._known
+                for i, raw in enumerate(chain):
+                    facts = known(raw)
+                    if facts is not None:
+                        chain[i] = facts
+                        raws[i] = None
+        elif kind == "mint" or kind == "delegate":
+            facts = reader._known(record.get("token"))
+            if facts is None:
+                raws = [record.get("token")]
+            else:
+                record["token"] = facts
     try:
         event = _EVENT.validate_python(record)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in err["loc"])[:80]
         raise InvalidAuditRecord(f"{where}: {field or 'record'}: {err['msg']}") from None
+    if raws and reader is not None:
+        read: tuple[TokenFacts, ...] | None = None
+        if isinstance(event, MintEvent | DelegateEvent):
+            read = (event.token,)
+        if isinstance(event, VerifyEvent | AcceptEvent):
+            read = event.chain
+        for raw, fact in zip(raws, read or (), strict=False):
+            if raw is not None:
+                reader._keep(raw, fact)
     return AuditRecord(seq, float(ts), event, prev=prev if isinstance(prev, str) else None)
 
 

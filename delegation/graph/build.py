@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from ..audit import (
     AcceptEvent,
@@ -25,11 +25,11 @@ from ..audit import (
     DelegateEvent,
     ElevateEvent,
     MintEvent,
+    RecordReader,
     RevokeEvent,
     TaskCloseEvent,
     TaskOpenEvent,
     VerifyEvent,
-    parse_record,
 )
 from ..checks import act_problem, receipt_problem, signature_problem
 from ..errors import DelegationError, FileError
@@ -107,10 +107,12 @@ def add_audit(
     window: Window = ALL,
 ) -> None:
     """Fold the records of one audit log (numbered lines) into ``graph``."""
+    reader = RecordReader()  # repeated ancestors in chains are not validated again
+    parse = reader.parse
     for number, line in lines:
         where = Location(name, number)
         try:
-            record = parse_record(line, where=f"{name}:{number}")
+            record = parse(line, where=f"{name}:{number}")
         except DelegationError as exc:
             graph.skipped.append((where, exc.message.removeprefix(f"{name}:{number}: ")))
             continue
@@ -122,32 +124,15 @@ def _add_record(
     graph: DelegationGraph, record: AuditRecord, where: Location, window: Window
 ) -> None:
     event, ts, seq = record.event, record.ts, record.seq
-    if isinstance(event, MintEvent | DelegateEvent):
+    kind = event.event  # dispatch on the discriminator first: most records are these two
+    if kind == "accept" or kind == "verify":
+        _add_chain_event(graph, cast(VerifyEvent | AcceptEvent, event), ts, seq, where, window)
+    elif isinstance(event, MintEvent | DelegateEvent):
         t = event.token
         if window.keeps(t.task, t.iat):
             hop = TokenHop.of_facts(t)
             hop.minted, hop.seq, hop.elevation = True, seq, event.elevation
             graph.add_token(hop, where=where)
-    elif isinstance(event, VerifyEvent | AcceptEvent):
-        chain = event.chain or ()
-        leaf = chain[-1] if chain else None
-        if not window.keeps(leaf.task if leaf else None, ts):
-            return
-        for facts in chain:
-            hop = TokenHop.of_facts(facts)
-            hop.seq = seq
-            known = graph.add_token(hop, where=where)
-            if event.allowed:
-                known.verified = True
-        if isinstance(event, VerifyEvent):
-            _add_decision(graph, event, leaf, ts, where, seq)
-        elif leaf is not None:
-            graph.add_acceptance(
-                Acceptance(
-                    leaf.token_id, event.audience, event.allowed, event.code, ts, where, seq
-                ),
-                delegator=leaf.iss,
-            )
     elif isinstance(event, RevokeEvent):
         if window.keeps(None, ts):  # kept whatever the task: they are few and decisive
             graph.revocations.append(
@@ -163,6 +148,42 @@ def _add_record(
             task.closed = ts if task.closed is None else min(task.closed, ts)
         else:
             task.elevations.append((event.id, event.caps, event.granted_at, event.until))
+
+
+def _add_chain_event(
+    graph: DelegationGraph,
+    event: VerifyEvent | AcceptEvent,
+    ts: float,
+    seq: int,
+    where: Location,
+    window: Window,
+) -> None:
+    chain = event.chain or ()
+    leaf = chain[-1] if chain else None
+    if not window.keeps(leaf.task if leaf else None, ts):
+        return
+    tokens = graph.tokens
+    for facts in chain:
+        known = tokens.get(facts.token_id)
+        if known is None:
+            hop = TokenHop.of_facts(facts)
+            hop.seq = seq
+            known = graph.add_token(hop, where=where)
+        else:  # what add_token's merge of these facts would change, without a new hop
+            if known.seq is None:
+                known.seq = seq
+            known.kid = known.kid or facts.kid
+            known.cnf_kid = known.cnf_kid or facts.cnf_kid
+            known.see(where)
+        if event.allowed:
+            known.verified = True
+    if isinstance(event, VerifyEvent):
+        _add_decision(graph, event, leaf, ts, where, seq)
+    elif leaf is not None:
+        graph.add_acceptance(
+            Acceptance(leaf.token_id, event.audience, event.allowed, event.code, ts, where, seq),
+            delegator=leaf.iss,
+        )
 
 
 def _add_decision(

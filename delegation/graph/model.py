@@ -22,14 +22,14 @@ depth, effective capabilities) are computed on demand and memoised until the nex
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
 
 from ..capabilities import Capability, covers, pattern_matches
-from ..registry import Registry
+from ..registry import AgentEntry, Registry
 from .findings import Finding, Location, Options, PathStep
 
 if TYPE_CHECKING:
@@ -238,6 +238,13 @@ class DelegationGraph:
         self.records = 0  # input records read (audit records and chain lines)
         self._jti: dict[str, str] = {}
         self._lineage: dict[str, tuple[TokenHop, ...]] = {}
+        self._nodes: dict[str, str] = {}  # agent id -> its node id (one string per agent)
+        # One tuple per combination of capability objects: tokens that carry the same
+        # objects share it (memory), and detectors may memoise verdicts per tuple. The
+        # table holds the objects its keys name, so their ids cannot be reused meanwhile.
+        self._caps: dict[tuple[int, ...], tuple[Capability, ...]] = {}
+        # Registry.agents copies its table on every read: read it once per registry.
+        self._entries: tuple[Registry | None, Mapping[str, AgentEntry]] = (None, {})
 
     # --- facts --- #
 
@@ -246,20 +253,26 @@ class DelegationGraph:
 
         Returns the graph's own record of the token.
         """
-        known = self.tokens.get(hop.token_id)
+        token_id = hop.token_id
+        known = self.tokens.get(token_id)
         if known is not None:
             _merge(known, hop)
             known.see(where)
             return known
-        hop.see(where)
-        self.tokens[hop.token_id] = hop
-        self._lineage.clear()
-        first = self._jti.setdefault(hop.jti, hop.token_id)
-        if first != hop.token_id:
-            self.duplicate_jti.setdefault(hop.jti, [first]).append(hop.token_id)
+        if where is not None:
+            hop.see(where)
+        hop.caps = self._caps.setdefault(tuple(map(id, hop.caps)), hop.caps)
+        self.tokens[token_id] = hop
+        if self._lineage:
+            self._lineage.clear()
+        first = self._jti.setdefault(hop.jti, token_id)
+        if first != token_id:
+            self.duplicate_jti.setdefault(hop.jti, [first]).append(token_id)
         g = self.graph
-        src, dst = self._agent(hop.iss), self._agent(hop.sub)
-        g.add_edge(src, dst, key=hop.token_id, kind="delegates", hop=hop)
+        nodes = self._nodes
+        src = nodes.get(hop.iss) or self._agent(hop.iss)
+        dst = nodes.get(hop.sub) or self._agent(hop.sub)
+        g.add_edge(src, dst, key=token_id, kind="delegates", hop=hop)
         if hop.prf is None and hop.obo is not None:
             principal = node_id("principal", hop.obo)
             if principal not in g:
@@ -307,18 +320,30 @@ class DelegationGraph:
                     src, dst, key=key, kind="denied", code=acc.code, leaf=acc.token_id, count=1
                 )
 
+    def _registered(self) -> Mapping[str, AgentEntry]:
+        """The registry's agents (read once per registry object, not once per lookup)."""
+        reg, entries = self._entries
+        if reg is not self.registry:
+            entries = self.registry.agents if self.registry is not None else {}
+            self._entries = (self.registry, entries)
+        return entries
+
     def _agent(self, agent: str) -> str:
+        known = self._nodes.get(agent)
+        if known is not None:
+            return known
         n = node_id("agent", agent)
+        self._nodes[agent] = n
         if n not in self.graph:
             attrs: dict[str, Any] = {"kind": "agent", "name": agent, "domain": trust_domain(agent)}
             reg = self.registry
             if reg is not None:
-                entry = reg.agents.get(agent) or reg.roots.get(agent)
+                entry = self._registered().get(agent) or reg.roots.get(agent)
                 attrs["registered"] = entry is not None
                 attrs["root"] = reg.is_root(agent)
                 if entry is not None:
                     attrs["role"] = entry.role
-                    attrs["baseline"] = entry.baseline if agent in reg.agents else None
+                    attrs["baseline"] = entry.baseline if agent in self._registered() else None
                     attrs["extra"] = dict(entry.extra)
             self.graph.add_node(n, **attrs)
         return n
@@ -342,9 +367,8 @@ class DelegationGraph:
 
     def baseline(self, agent: str) -> tuple[Capability, ...] | None:
         """The agent's registry baseline, or None when the registry does not give one."""
-        if self.registry is None or agent not in self.registry.agents:
-            return None
-        return self.registry.agents[agent].baseline
+        entry = self._registered().get(agent) if self.registry is not None else None
+        return entry.baseline if entry is not None else None
 
     def tool_labels(self, tool: str) -> frozenset[str]:
         """The registry labels of a tool (patterns in the registry are not expanded)."""

@@ -5,8 +5,9 @@ parent token (attenuation, :func:`delegation.checks.attenuation_problems`, the v
 verifier runs), or a root grant with a capability outside the receiver's registry baseline
 (when the registry gives one and no elevation of the task covers it).
 
-Complexity: O(E x c^2) for E tokens of at most c capabilities (pattern containment is
-memoised).
+Complexity: O(E log E + E x c^2) for E tokens of at most c capabilities (pattern
+containment is memoised, and so is the verdict per capability tuple and capability);
+witness paths are built for findings only.
 
 Addresses: OWASP Agentic Top 10 ASI03 (Identity and Privilege Abuse); CSA MAESTRO L7
 (Agent Ecosystem: privilege escalation between agents); OWASP NHI Top 10 NHI5
@@ -15,10 +16,12 @@ Addresses: OWASP Agentic Top 10 ASI03 (Identity and Privilege Abuse); CSA MAESTR
 
 from __future__ import annotations
 
-from ...capabilities import covers
+from collections.abc import Callable
+
+from ...capabilities import Capability, covers
 from ...checks import attenuation_problems
 from ...errors import ScopeEscalation
-from ..findings import Finding, Options, PathStep, Rule
+from ..findings import Finding, Options, Rule
 from ..model import DelegationGraph, TokenHop
 from ._util import evidence, locations
 
@@ -27,10 +30,26 @@ TITLE = "Scope escalation: a hop grants more than its parent holds"
 
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     out: list[Finding] = []
+    # Verdicts per (capability tuple, capability): the graph shares tuples of the same
+    # capability objects, and fleets hand the same ones on and on (the objects are alive
+    # in the graph for the whole call, so their ids stay theirs).
+    covered: dict[tuple[int, int], bool] = {}
+
+    def held(caps: tuple[Capability, ...], cap: Capability) -> bool:
+        pair = (id(caps), id(cap))
+        ok = covered.get(pair)
+        if ok is None:
+            ok = covered[pair] = any(covers(p, cap) for p in caps)
+        return ok
+
+    tokens = graph.tokens
     for hop in graph.hops():
-        parent = graph.parent(hop)
-        path = graph.witness(hop.token_id)
+        parent = tokens.get(hop.prf) if hop.prf is not None else None
         if parent is not None:
+            pcaps = parent.caps
+            if all(held(pcaps, c) for c in hop.caps):
+                continue  # no scope escalation; the cheap check first, the witness only if not
+            path = graph.witness(hop.token_id)
             depth = len(path) - 1
             wider = [
                 p
@@ -55,18 +74,22 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
                     )
                 )
         elif hop.prf is None:
-            out.extend(_root_beyond_baseline(graph, hop, path))
+            out.extend(_root_beyond_baseline(graph, hop, held))
     return out
 
 
 def _root_beyond_baseline(
-    graph: DelegationGraph, hop: TokenHop, path: tuple[PathStep, ...]
+    graph: DelegationGraph,
+    hop: TokenHop,
+    held: Callable[[tuple[Capability, ...], Capability], bool],
 ) -> list[Finding]:
     baseline = graph.baseline(hop.sub)
     if baseline is None:
         return []
     task = graph.tasks.get(hop.task)
     elevated = [caps for _, caps, _, _ in task.elevations] if task is not None else []
+    if all(held(baseline, c) for c in hop.caps):
+        return []
     excess = [
         str(c)
         for c in hop.caps
@@ -85,7 +108,7 @@ def _root_beyond_baseline(
                 f"outside its registry baseline, with no elevation covering it"
             ),
             key=(hop.token_id, "baseline"),
-            path=path,
+            path=graph.witness(hop.token_id),
             evidence=evidence(hop, excess=excess),
             locations=locations([hop]),
         )
