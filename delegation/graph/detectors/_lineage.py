@@ -14,6 +14,7 @@ from ..model import DelegationGraph, TokenHop
 
 __all__ = [
     "WITNESS_STEPS",
+    "Witnesses",
     "children_of",
     "listed",
     "matches",
@@ -25,22 +26,59 @@ WITNESS_STEPS = 20  # at most this many delegation hops in a witness (the ones n
 LISTED = 20  # at most this many items named in a message
 
 
+class Witnesses:
+    """Bounded witnesses of one graph, memoised: a token's is its parent's plus one step.
+
+    ``get(token_id)`` is the delegation path that delivered the token, root first, cut to
+    its last ``limit`` hops, and whether hops above were left out (or a ``prf`` loop stopped
+    the walk). Each token is walked once, so witnesses for every token cost O(E x limit)
+    in C-level tuple copies, whatever the claimed depth.
+    """
+
+    def __init__(self, graph: DelegationGraph, limit: int = WITNESS_STEPS) -> None:
+        self.graph = graph
+        self.limit = limit
+        self._memo: dict[str, tuple[tuple[PathStep, ...], bool]] = {}
+
+    def get(self, token_id: str) -> tuple[tuple[PathStep, ...], bool]:
+        memo, tokens = self._memo, self.graph.tokens
+        known = memo.get(token_id)
+        if known is not None:
+            return known
+        if token_id not in tokens:
+            return ((), False)
+        pending: list[TokenHop] = []  # child first
+        on_walk: set[str] = set()
+        current: str | None = token_id
+        base: tuple[tuple[PathStep, ...], bool] = ((), False)
+        exact = True  # False: the walk stopped early, so only the asked token's is complete
+        while current is not None and current in tokens:
+            if current in memo:
+                base = memo[current]
+                break
+            if current in on_walk or len(pending) == self.limit:
+                base, exact = ((), True), False  # a loop, or more hops than a witness shows
+                break
+            on_walk.add(current)
+            hop = tokens[current]
+            pending.append(hop)
+            current = hop.prf
+        steps, cut = base
+        for hop in reversed(pending):
+            steps = (*steps, PathStep("delegates", hop.iss, hop.sub, hop.token_id))
+            if len(steps) > self.limit:
+                steps, cut = steps[-self.limit :], True
+            if exact:
+                memo[hop.token_id] = (steps, cut)
+        memo[token_id] = (steps, cut)
+        return steps, cut
+
+
 def witness(
     graph: DelegationGraph, token_id: str, limit: int = WITNESS_STEPS
 ) -> tuple[tuple[PathStep, ...], bool]:
-    """The delegation path that delivered ``token_id``, root first, cut to its last ``limit``
-    hops; the flag says whether hops above were left out (or a ``prf`` loop stopped it)."""
-    steps: list[PathStep] = []
-    seen: set[str] = set()
-    current: str | None = token_id
-    while current is not None and current in graph.tokens and current not in seen:
-        if len(steps) == limit:
-            return tuple(reversed(steps)), True
-        seen.add(current)
-        hop = graph.tokens[current]
-        steps.append(PathStep("delegates", hop.iss, hop.sub, hop.token_id))
-        current = hop.prf
-    return tuple(reversed(steps)), current is not None and current in seen
+    """One bounded witness (see :class:`Witnesses`; use that for many tokens)."""
+    return Witnesses(graph, limit).get(token_id)
 
 
 def children_of(graph: DelegationGraph) -> dict[str, list[TokenHop]]:

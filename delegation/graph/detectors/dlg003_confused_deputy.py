@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from ..findings import Finding, Options, PathStep, Rule, Severity
 from ..model import DelegationGraph, Invocation, TokenHop
-from ._lineage import matches, short, witness
+from ._lineage import Witnesses, matches, short
 from ._util import evidence, is_sensitive, locations
 
 TITLE = "Confused deputy: an agent acts beyond its task's delegation with another authority"
@@ -57,7 +57,8 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     hits: dict[tuple[str, ...], _Hit] = {}
     for holder in sorted(calls):
         _sweep(graph, options, held[holder], calls[holder], hits)
-    return [_finding(graph, key, hit) for key, hit in hits.items()]
+    wit = Witnesses(graph)
+    return [_finding(graph, wit, key, hit) for key, hit in hits.items()]
 
 
 def _sweep(
@@ -110,9 +111,9 @@ def _sweep(
                 break  # a request with no chain is one finding, whatever else it held
 
 
-def _finding(graph: DelegationGraph, key: tuple[str, ...], hit: _Hit) -> Finding:
+def _finding(graph: DelegationGraph, wit: Witnesses, key: tuple[str, ...], hit: _Hit) -> Finding:
     hop, inv = hit.hop, hit.inv
-    path, cut = witness(graph, hop.token_id)
+    path, cut = wit.get(hop.token_id)
     kind = "invokes" if inv.allowed else "denied"
     step = PathStep(kind, inv.holder, inv.tool, inv.leaf)
     done = "called" if inv.allowed else "tried to call"

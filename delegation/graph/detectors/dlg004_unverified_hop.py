@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from ..findings import Finding, Location, Options, PathStep, Rule, Severity
 from ..model import Acceptance, DelegationGraph, Invocation, TokenHop
-from ._lineage import children_of, listed, short, witness
+from ._lineage import Witnesses, children_of, listed, short
 from ._util import evidence, locations
 
 TITLE = "Unverified hop: a delegation passed on or used without its receiver's acceptance"
@@ -54,9 +54,10 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         if inv.leaf is not None:
             used[inv.leaf].append(inv)
     out: list[Finding] = []
+    wit = Witnesses(graph)
     for hop in graph.hops():
         kids = children.get(hop.token_id, [])
-        bad = _bad_receipts(graph, hop, kids)
+        bad = _bad_receipts(wit, hop, kids)
         out.extend(bad)
         invs = used.get(hop.token_id, [])
         if hop.prf is None or (not kids and not invs):
@@ -65,7 +66,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
             [_redelegation(k) for k in kids] + [_request(i) for i in invs],
             key=lambda u: (u.ts, u.seq if u.seq is not None else -1, u.what),
         )
-        found = _judge(graph, hop, kids, uses, quiet=bool(bad))
+        found = _judge(graph, wit, hop, kids, uses, quiet=bool(bad))
         if found is not None:
             out.append(found)
     return out
@@ -94,12 +95,12 @@ def _request(inv: Invocation) -> _Use:
     )
 
 
-def _bad_receipts(graph: DelegationGraph, hop: TokenHop, kids: list[TokenHop]) -> list[Finding]:
+def _bad_receipts(wit: Witnesses, hop: TokenHop, kids: list[TokenHop]) -> list[Finding]:
     out = []
     for kid in kids:
         if kid.receipt_ok is not False:
             continue
-        path, cut = witness(graph, kid.token_id)
+        path, cut = wit.get(kid.token_id)
         out.append(
             Finding(
                 rule="DLG004",
@@ -120,7 +121,13 @@ def _bad_receipts(graph: DelegationGraph, hop: TokenHop, kids: list[TokenHop]) -
 
 
 def _judge(
-    graph: DelegationGraph, hop: TokenHop, kids: list[TokenHop], uses: list[_Use], *, quiet: bool
+    graph: DelegationGraph,
+    wit: Witnesses,
+    hop: TokenHop,
+    kids: list[TokenHop],
+    uses: list[_Use],
+    *,
+    quiet: bool,
 ) -> Finding | None:
     """The worst of: used after a refusal (high); no evidence at all (medium, unless a bad
     receipt was reported for it already: ``quiet``)."""
@@ -131,10 +138,10 @@ def _judge(
     for use in uses:  # the first use after a refusal that no acceptance had preceded
         before = [a for a in refused if a.ts <= use.ts]
         if before and not any(a.ts <= use.ts for a in accepted):
-            return _finding(graph, hop, use, "high", before[0], mine)
+            return _finding(wit, hop, use, "high", before[0], mine)
     if accepted or receipted or quiet:
         return None
-    return _finding(graph, hop, uses[0], "medium", None, mine)
+    return _finding(wit, hop, uses[0], "medium", None, mine)
 
 
 def _when(a: Acceptance) -> tuple[float, int]:
@@ -142,14 +149,14 @@ def _when(a: Acceptance) -> tuple[float, int]:
 
 
 def _finding(
-    graph: DelegationGraph,
+    wit: Witnesses,
     hop: TokenHop,
     use: _Use,
     severity: Severity,
     refusal: Acceptance | None,
     decisions: list[Acceptance],
 ) -> Finding:
-    path, cut = witness(graph, hop.token_id)
+    path, cut = wit.get(hop.token_id)
     if refusal is not None:
         why = (
             f"after it had refused it ({refusal.code}), with no acceptance before: the "
