@@ -94,25 +94,37 @@ def test_prf_loop_from_forged_audit_records_fires_critical(scene: Scene) -> None
 
 def test_hostile_lineages_are_linear_and_bounded() -> None:
     """A 100k-hop forged chain and a prf loop: no recursion error, seconds, bounded witnesses."""
-    graph = DelegationGraph()
-    n = 100_000
-    for i in range(n):
-        graph.add_token(_fact(f"t{i:06d}", f"t{i - 1:06d}" if i else None, i))
-    graph.add_token(_fact("loop-1", "loop-2", 0, sub=1))
-    graph.add_token(_fact("loop-2", "loop-1", 1, sub=0))
+    graph = _forged_chain(100_000)
     started = time.perf_counter()
     found = graph.findings(rules=["DLG005"], options=Options())
     elapsed = time.perf_counter() - started
-    assert elapsed < 15, elapsed
+    assert elapsed < 20, elapsed  # about 1 s unloaded; generous for coverage on a busy CI
     assert [(f.key, f.severity) for f in found] == [
         (("loop-1", "cycle"), "critical"),
         ((f"t{MAX_LINEAGE:06d}", "lineage_cut"), "high"),
     ]
     assert all(len(f.path) <= 20 for f in found)
-    # every rule of this group stays linear on it too
-    started = time.perf_counter()
-    graph.findings(rules=["DLG002", "DLG003", "DLG004", "DLG006", "DLG009"], options=Options())
-    assert time.perf_counter() - started < 30
+
+
+def test_hostile_lineage_keeps_every_witness_bounded() -> None:
+    """On a 10k-hop forged chain every rule of this group answers, with witnesses of <= 21 steps
+    (20 hops and the call or hand-off they explain)."""
+    graph = _forged_chain(10_000)
+    found = graph.findings(
+        rules=["DLG002", "DLG003", "DLG004", "DLG005", "DLG006", "DLG009"], options=Options()
+    )
+    assert {f.rule for f in found} == {"DLG004", "DLG005"}
+    assert all(len(f.path) <= 21 for f in found)
+    assert any(f.evidence.get("witness_cut") for f in found)
+
+
+def _forged_chain(n: int) -> DelegationGraph:
+    graph = DelegationGraph()
+    for i in range(n):
+        graph.add_token(_fact(f"t{i:06d}", f"t{i - 1:06d}" if i else None, i))
+    graph.add_token(_fact("loop-1", "loop-2", 0, sub=1))
+    graph.add_token(_fact("loop-2", "loop-1", 1, sub=0))
+    return graph
 
 
 def _fact(token_id: str, parent: str | None, i: int, sub: int | None = None) -> TokenHop:
