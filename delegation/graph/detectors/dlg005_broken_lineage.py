@@ -1,0 +1,241 @@
+"""DLG005 broken-lineage: tokens whose claimed ancestry does not hold together.
+
+Definition, per token (the link checks are :func:`delegation.checks.link_problems`, the
+very ones a verifier runs):
+
+* ``critical``: an invalid signature (``hop.signature == "invalid"``: not signed by the key
+  its parent bound, or by the root's registered key); a ``prf`` cycle (a lineage that loops
+  back on itself, which no honest token id can do: one finding per cycle);
+* ``high``: an unknown parent (``prf`` names a token the graph does not hold); an issuer
+  that is not its parent's subject; ``act`` not mirroring the path (``hop.act_ok`` false);
+  a ``jti`` claimed by several tokens (one finding per jti); a claimed lineage longer than
+  :data:`~delegation.graph.model.MAX_LINEAGE` hops, where every walk up is cut (one finding
+  at the first cut token of each such lineage).
+
+Hostile input: lineages are walked once, iteratively, memoising each token's depth, so a
+``prf`` loop or a forged million-hop chain costs O(E) and no recursion; witnesses are cut
+to the last 20 hops.
+
+Complexity: O(E + J) for E tokens and J duplicate-jti entries.
+
+Addresses: OWASP Agentic Top 10 ASI07 (Insecure Inter-Agent Communication), ASI04 (Agentic
+Supply Chain Vulnerabilities: forged provenance); CSA MAESTRO L7 (Agent Ecosystem), L6
+(Security and Compliance: integrity of the audit trail); OWASP NHI Top 10 NHI4 (Insecure
+Authentication).
+"""
+
+from __future__ import annotations
+
+from ...checks import link_problems
+from ..findings import Finding, Options, PathStep, Rule, Severity
+from ..model import MAX_LINEAGE, DelegationGraph, TokenHop
+from ._lineage import WITNESS_STEPS, Witnesses, listed, short
+from ._util import evidence, locations
+
+TITLE = "Broken lineage: a token's claimed ancestry does not hold together"
+
+_LOOP = -1  # depth of a token on, or below, a prf cycle: it never reaches a root
+
+
+def depths(graph: DelegationGraph) -> tuple[dict[str, int], list[tuple[str, ...]]]:
+    """Each token's depth (1 for a token naming no parent, or an unknown one) and the
+    ``prf`` cycles in delegation order, each starting at its smallest token id. One pass,
+    O(E)."""
+    tokens = graph.tokens
+    depth: dict[str, int] = {}
+    cycles: list[tuple[str, ...]] = []
+    for start in sorted(tokens):
+        if start in depth:
+            continue
+        stack: list[str] = []
+        on_path: dict[str, int] = {}
+        current: str | None = start
+        while current is not None and current in tokens and current not in depth:
+            if current in on_path:
+                break
+            on_path[current] = len(stack)
+            stack.append(current)
+            current = tokens[current].prf
+        if current is not None and current in on_path:
+            loop = stack[on_path[current] :]
+            cycles.append(_rotated(loop))
+            for token_id in loop:
+                depth[token_id] = _LOOP
+            del stack[on_path[current] :]
+            base = _LOOP
+        elif current is not None and current in depth:
+            base = depth[current]
+        else:
+            base = 0
+        for token_id in reversed(stack):
+            base = _LOOP if base == _LOOP else base + 1
+            depth[token_id] = base
+    return depth, cycles
+
+
+def _rotated(walked: list[str]) -> tuple[str, ...]:
+    """A loop walked child to parent, in delegation order from its smallest token id."""
+    loop = walked[::-1]
+    low = loop.index(min(loop))
+    return (*loop[low:], *loop[:low])
+
+
+def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
+    depth, cycles = depths(graph)
+    known = set(cycles)
+    for loop in graph.lineage_cycles:  # loops the model met on its own walks: the same ones
+        if loop:
+            known.add(_rotated(list(loop)))
+    out = [_cycle(graph, loop) for loop in sorted(known)]
+    for hop in graph.hops():
+        out.extend(_token(graph, hop, depth[hop.token_id]))
+    for jti in sorted(graph.duplicate_jti):
+        out.append(_duplicate(graph, jti, graph.duplicate_jti[jti]))
+    return out
+
+
+def _finding(
+    graph: DelegationGraph,
+    hop: TokenHop,
+    what: str,
+    severity: Severity,
+    message: str,
+    **more: object,
+) -> Finding:
+    path, cut = Witnesses(graph).get(hop.token_id)
+    parent = graph.parent(hop)
+    return Finding(
+        rule="DLG005",
+        severity=severity,
+        title=TITLE,
+        message=message,
+        key=(hop.token_id, what),
+        path=path,
+        evidence=evidence(hop, prf=hop.prf, witness_cut=cut, **more),
+        locations=locations([hop, *([parent] if parent else [])]),
+    )
+
+
+def _token(graph: DelegationGraph, hop: TokenHop, depth: int) -> list[Finding]:
+    out: list[Finding] = []
+    name = f"token {short(hop.token_id)} ({hop.iss} -> {hop.sub}, task {hop.task})"
+    if hop.signature == "invalid":
+        signer = "the key its parent bound" if hop.prf is not None else "the root's registered key"
+        out.append(
+            _finding(
+                graph,
+                hop,
+                "signature",
+                "critical",
+                f"{name} is not signed by {signer}: forged or altered",
+            )
+        )
+    parent = graph.parent(hop)
+    if hop.prf is not None and parent is None:
+        out.append(
+            _finding(
+                graph,
+                hop,
+                "unknown_parent",
+                "high",
+                f"{name} names parent {short(hop.prf)}, which no input holds: its "
+                f"authority cannot be traced to a root",
+            )
+        )
+    elif parent is not None:
+        index = depth - 1 if depth > 1 else 1
+        for problem in link_problems(hop, parent, parent.token_id, index):
+            out.append(
+                _finding(
+                    graph,
+                    hop,
+                    f"link_{problem.claim}",
+                    "high",
+                    f"{name}: issued by {hop.iss}, but its parent {short(parent.token_id)} "
+                    f"was delegated to {parent.sub}"
+                    if problem.claim == "iss"
+                    else f"{name}: {problem.message}",
+                    code=problem.code,
+                )
+            )
+    # act is judged against the parent a chain showed; a chain read from a cut-off hop has
+    # none to show, so the verdict only counts where the parent is known.
+    if hop.act_ok is False and (hop.prf is None or parent is not None):
+        out.append(
+            _finding(
+                graph,
+                hop,
+                "act",
+                "high",
+                f"{name}: its act claim does not mirror the issuers of its chain",
+            )
+        )
+    if depth == MAX_LINEAGE + 1:
+        out.append(
+            _finding(
+                graph,
+                hop,
+                "lineage_cut",
+                "high",
+                f"{name} claims a lineage over {MAX_LINEAGE} hops long; every walk up "
+                f"from it is cut there, and no verifier accepts such a chain",
+                claimed_over=MAX_LINEAGE,
+            )
+        )
+    return out
+
+
+def _cycle(graph: DelegationGraph, loop: tuple[str, ...]) -> Finding:
+    hops = [graph.tokens[t] for t in loop if t in graph.tokens]
+    steps = tuple(PathStep("delegates", h.iss, h.sub, h.token_id) for h in hops[:WITNESS_STEPS])
+    agents = listed([h.sub for h in hops])
+    head = hops[0]
+    return Finding(
+        rule="DLG005",
+        severity="critical",
+        title=TITLE,
+        message=(
+            f"{len(loop)} token(s) of task {head.task} name each other as parents in a loop "
+            f"({agents}): a lineage no honest token can have, so it never reaches a root"
+        ),
+        key=(loop[0], "cycle"),
+        path=steps,
+        evidence=evidence(head, cycle=list(loop[:WITNESS_STEPS]), cycle_length=len(loop)),
+        locations=locations(hops[:WITNESS_STEPS]),
+    )
+
+
+def _duplicate(graph: DelegationGraph, jti: str, ids: list[str]) -> Finding:
+    hops = [graph.tokens[t] for t in ids if t in graph.tokens]
+    steps = tuple(PathStep("delegates", h.iss, h.sub, h.token_id) for h in hops[:WITNESS_STEPS])
+    return Finding(
+        rule="DLG005",
+        severity="high",
+        title=TITLE,
+        message=(
+            f"jti {jti} is claimed by {len(ids)} different tokens "
+            f"({listed(f'{h.iss} -> {h.sub}' for h in hops)}): replay or a forged copy"
+        ),
+        key=("jti", jti),
+        path=steps,
+        evidence=evidence(hops[0], tokens=ids[:WITNESS_STEPS], count=len(ids)),
+        locations=locations(hops[:WITNESS_STEPS]),
+    )
+
+
+RULE = Rule(
+    id="DLG005",
+    name="broken-lineage",
+    summary=TITLE,
+    help=(
+        "A token's ancestry does not hold together: it names a parent no input holds, its "
+        "issuer is not its parent's subject, its `act` claim does not mirror the chain, its "
+        "signature is not by the key its parent bound, parents loop, a jti is reused, or a "
+        "claimed lineage runs past the analysis limit. A verifier refuses such chains "
+        "(`broken_link`, `bad_signature`, `act_mismatch`); in a graph they point to forged "
+        "tokens or tampered records. Revoke the tokens involved and find who produced them."
+    ),
+    severity="critical",
+    tags=("security", "OWASP-ASI04", "OWASP-ASI07", "MAESTRO-L6", "MAESTRO-L7", "OWASP-NHI4"),
+    detect=detect,
+)
