@@ -271,7 +271,8 @@ def _add_chain(
             bad = signature_problem(t, key, hop=i, whose="its issuer's key")
             hop.signature = "valid" if bad is None else "invalid"
         pc: DelegationClaims | None = parent.claims if parent is not None else None
-        hop.act_ok = act_problem(c, pc, i) is None
+        if pc is not None or c.prf is None:  # a line starting below its root cannot judge act
+            hop.act_ok = act_problem(c, pc, i) is None
         if parent is not None and parent_key is not None and c.rcpt is not None:
             hop.receipt_ok = (
                 receipt_problem(

@@ -151,3 +151,14 @@ def test_decision_without_chain_is_reported(tmp_path: Path) -> None:
     g = load([str(log)])
     [(_, why)] = g.skipped
     assert "malformed" in why
+
+
+def test_a_chain_line_starting_below_its_root_does_not_judge_act(scene: Scene) -> None:
+    """A chain cut above its first hop leaves act unjudged, so no false DLG005 sticks."""
+    a0, a1 = scene.agent(0), scene.agent(1)
+    chain = scene.delegate(scene.accept(scene.mint(a0), a0), a0, a1, [NARROW])
+    path = scene.tmp / "cut.txt"
+    path.write_text(f"{chain.tokens[1]}\n{chain}\n")
+    g = load([str(path)], registry=scene.world.registry)
+    assert all(h.act_ok for h in g.tokens.values())
+    assert g.findings(rules=["DLG005"]) == []
