@@ -7,7 +7,8 @@ like the memory and SQLite stores under an injected clock; the entry's Redis TTL
 the store does not grow without bound.
 
 ``first_use`` is one server-side script (read the held expiry, set if absent or lapsed),
-so two verifiers racing the same proof cannot both win. Any failure of the client or
+so two verifiers racing the same proof cannot both win; ``lengthen`` (revocations) is one
+script too (read the held expiry, replace it only with a later one). Any failure of the client or
 the server raises ``StoreUnavailable`` naming the server (never its password).
 
 Needs the extra: ``pip install 'delegation[redis]'``.
@@ -52,6 +53,37 @@ if held then
   end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1
+"""
+
+#: KEYS[1] = the entry; ARGV = entry, now, TTL in ms, new until ('' = for ever).
+#: Replaces the entry only when it is absent, lapsed, or ends before the new one.
+_LENGTHEN = """
+local function num(text)
+  if text == 'inf' then return math.huge end
+  return tonumber(text)
+end
+local held = redis.call('GET', KEYS[1])
+if held then
+  local head = string.match(held, '^([^|]*)|')
+  local held_until = head and num(head)
+  if head == nil or (head ~= '' and held_until == nil) then
+    return redis.error_reply('damaged entry ' .. KEYS[1])
+  end
+  if head == '' then
+    return 0
+  end
+  if held_until > num(ARGV[2]) and ARGV[4] ~= '' and held_until >= num(ARGV[4]) then
+    return 0
+  end
+end
+if ARGV[4] == '' then
+  redis.call('SET', KEYS[1], ARGV[1])
+elseif tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+else
+  redis.call('DEL', KEYS[1])
+end
 return 1
 """
 
@@ -109,6 +141,7 @@ class RedisStore(KVStore):
         self.prefix = prefix
         self.where = _describe(client)
         self._first_use = client.register_script(_FIRST_USE)
+        self._lengthen = client.register_script(_LENGTHEN)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "delegation:", timeout: float = 2.0) -> RedisStore:
@@ -192,6 +225,17 @@ class RedisStore(KVStore):
                 self._client.delete(name)  # lapsed already
             else:
                 self._client.set(name, f"{float(until)!r}|{value}", px=ttl)
+        except (RedisError, OSError) as exc:
+            self._fail(exc)
+
+    def lengthen(self, ns: str, key: str, value: str, *, until: float | None, now: float) -> None:
+        if until is None:
+            entry, ttl, bound = f"|{value}", 0, ""
+        else:
+            bound = repr(float(until))
+            entry, ttl = f"{bound}|{value}", _ttl_ms(until, now)
+        try:
+            self._lengthen(keys=[self._key(ns, key)], args=[entry, repr(float(now)), ttl, bound])
         except (RedisError, OSError) as exc:
             self._fail(exc)
 

@@ -87,6 +87,17 @@ class SQLiteStore(KVStore):
         )
         self._sweep(now)
 
+    def lengthen(self, ns: str, key: str, value: str, *, until: float | None, now: float) -> None:
+        # One statement: the row is replaced only if it has lapsed or the new expiry is later.
+        self._run(
+            "INSERT INTO kv (ns, key, value, until) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, until = excluded.until "
+            "WHERE kv.until IS NOT NULL AND (kv.until <= ? OR excluded.until IS NULL "
+            "OR excluded.until > kv.until)",
+            (ns, key, value, until, now),
+        )
+        self._sweep(now)
+
     def get_many(self, ns: str, keys: Iterable[str], *, now: float) -> dict[str, str]:
         wanted = list(dict.fromkeys(keys))
         if not wanted:
