@@ -87,6 +87,20 @@ end
 return 1
 """
 
+#: KEYS = the entries wanted. Their raw values (false: absent); any key that holds a
+#: list, set or other non-string fails the whole read (MGET would read it as absent).
+_GET_MANY = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local held = redis.pcall('GET', key)
+  if type(held) == 'table' and held.err then
+    return redis.error_reply('damaged entry ' .. key .. ': ' .. held.err)
+  end
+  out[i] = held
+end
+return out
+"""
+
 
 def _redact(url: str) -> str:
     """``url`` without its password (userinfo or ``?password=``), for messages."""
@@ -142,6 +156,7 @@ class RedisStore(KVStore):
         self.where = _describe(client)
         self._first_use = client.register_script(_FIRST_USE)
         self._lengthen = client.register_script(_LENGTHEN)
+        self._get_many = client.register_script(_GET_MANY)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "delegation:", timeout: float = 2.0) -> RedisStore:
@@ -245,11 +260,11 @@ class RedisStore(KVStore):
             return {}
         names = [self._key(ns, k) for k in wanted]
         try:
-            raws = self._client.mget(names)
+            raws = self._get_many(keys=names)
         except (RedisError, OSError) as exc:
             self._fail(exc)
         if not isinstance(raws, list) or len(raws) != len(wanted):
-            raise StoreUnavailable(f"Redis store {self.where} gave a malformed MGET reply")
+            raise StoreUnavailable(f"Redis store {self.where} gave a malformed read reply")
         out: dict[str, str] = {}
         for key, raw in zip(wanted, raws, strict=True):
             if raw is None:
