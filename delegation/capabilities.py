@@ -80,6 +80,7 @@ def _first_error(exc: ValidationError, *, pattern: bool = True) -> str:
 
 
 def _bad_char(segment: str) -> bool:
+    # C*: controls, format (bidi, zero-width), unassigned, private use, surrogates; Z*: spaces.
     return any(unicodedata.category(ch)[0] in "CZ" for ch in segment)
 
 
@@ -108,11 +109,19 @@ def _split(text: str, sep: str, pattern: bool) -> tuple[str, ...]:
         else:
             if seg == "":
                 raise ValueError(f"resource {text!r} has an empty segment")
-            decoded = unquote(seg)
+            if "%25" in seg.upper():
+                raise ValueError(f"resource {text!r}: segment {seg!r} is double-encoded (%25)")
+            try:
+                decoded = unquote(seg, errors="strict")
+            except UnicodeDecodeError:
+                raise ValueError(f"resource {text!r}: {seg!r} is not UTF-8 when decoded") from None
             if decoded in (".", "..") or "/" in decoded or "\\" in decoded:
                 raise ValueError(f"resource {text!r}: segment {seg!r} is a path trick")
-            if _bad_char(seg):
-                raise ValueError(f"resource {text!r} has control or space characters")
+            # Checked after decoding too: %00, %20, %0d%0a, %E2%80%AE (bidi) are refused.
+            if _bad_char(seg) or _bad_char(decoded):
+                raise ValueError(
+                    f"resource {text!r} has control, space, bidi or invisible format characters"
+                )
     return segments
 
 
