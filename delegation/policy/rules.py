@@ -301,7 +301,47 @@ def _find_duplicate(node: Node, path: str) -> tuple[str, Node] | None:
     return None
 
 
-def _compose_yaml(text: str, source: str) -> tuple[Any, Node | None]:
+#: Plain scalars YAML 1.1 reads as something other than a string, and the spellings of
+#: each that mean the same in YAML 1.2 and JSON. Anything else (``no``, ``on``, ``010``,
+#: ``0x1F``, ``1_000``, ``18:00``, ``.inf``, ``~``, ``2026-01-01``) must be quoted.
+_PLAIN_OK: dict[str, re.Pattern[str]] = {
+    "tag:yaml.org,2002:bool": re.compile(r"true|false"),
+    "tag:yaml.org,2002:int": re.compile(r"-?(?:0|[1-9][0-9]*)"),
+    "tag:yaml.org,2002:float": re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+(?:[eE][-+]?[0-9]+)?"),
+    "tag:yaml.org,2002:null": re.compile(r"null|"),
+    "tag:yaml.org,2002:timestamp": re.compile(r"(?!)"),
+}
+
+_KIND = {
+    "bool": "a boolean",
+    "int": "a number",
+    "float": "a number",
+    "null": "null",
+    "timestamp": "a date",
+}
+
+
+def _find_ambiguous(node: Node, path: str) -> tuple[str, ScalarNode] | None:
+    """The path and node of the first plain scalar whose meaning YAML 1.1 changes."""
+    if isinstance(node, ScalarNode):
+        ok = _PLAIN_OK.get(node.tag)
+        if node.style is None and ok is not None and not ok.fullmatch(node.value):
+            return path, node
+    elif isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            here = f"{path}.{key_node.value}" if path else str(key_node.value)
+            found = _find_ambiguous(key_node, here) or _find_ambiguous(value_node, here)
+            if found is not None:
+                return found
+    elif isinstance(node, SequenceNode):
+        for i, item in enumerate(node.value):
+            found = _find_ambiguous(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _compose_yaml(text: str, source: str, *, plain: bool = True) -> tuple[Any, Node | None]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -312,6 +352,20 @@ def _compose_yaml(text: str, source: str) -> tuple[Any, Node | None]:
             path, key_node = duplicate
             line = key_node.start_mark.line + 1
             raise InvalidPolicy(f"{source}:{line}: {path}: duplicate key", claim=path)
+        ambiguous = _find_ambiguous(node, "") if plain else None
+        if ambiguous is not None:
+            path, scalar = ambiguous
+            value = scalar.value
+            if scalar.tag.endswith(":int") and ":" in value:
+                why = f'write times as quoted "HH:MM" strings (YAML 1.1 reads {value} as a number)'
+            else:
+                kind = _KIND[scalar.tag.rpartition(":")[2]]
+                why = f"unquoted {value!r} is read by YAML 1.1 as {kind}, not a string"
+            raise InvalidPolicy(
+                f'{source}:{scalar.start_mark.line + 1}: {path}: {why}; quote it ("{value}")'
+                " or write the value as in JSON",
+                claim=path or None,
+            )
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, source) from None
@@ -332,7 +386,7 @@ def _parse_json(text: str, source: str) -> tuple[Any, Node | None]:
     except (_DuplicateKey, ValueError) as exc:
         # YAML reads JSON well enough to say which line holds the duplicate.
         try:
-            _compose_yaml(text.replace("\t", " "), source)
+            _compose_yaml(text.replace("\t", " "), source, plain=False)
         except InvalidPolicy as located:
             raise located from None
         raise InvalidPolicy(f"{source}: {exc}") from None
@@ -340,7 +394,7 @@ def _parse_json(text: str, source: str) -> tuple[Any, Node | None]:
     # YAML node tree serves only to find lines. YAML refuses tabs where JSON allows
     # them; spaces in their place keep every line where it was.
     try:
-        _, node = _compose_yaml(text.replace("\t", " "), source)
+        _, node = _compose_yaml(text.replace("\t", " "), source, plain=False)
     except InvalidPolicy:
         node = None
     return data, node
