@@ -263,6 +263,18 @@ class Constraint(BaseModel):
             return False
         return self.prefix is None or (isinstance(value, str) and value.startswith(self.prefix))
 
+    def evaluable(self, value: object) -> bool:
+        """True when every kind can judge ``value`` (numbers for max/min, text for prefix).
+
+        A deny rule counts a condition it cannot evaluate as matched (fail closed).
+
+        >>> Constraint(min=1000).evaluable("5000"), Constraint(one_of=[1]).evaluable("x")
+        (False, True)
+        """
+        if (self.max is not None or self.min is not None) and not _is_number(value):
+            return False
+        return self.prefix is None or isinstance(value, str)
+
     def _values(self) -> list[Any] | None:
         """The finite set of values this constraint admits, when it pins one down."""
         if self.equals is not None:

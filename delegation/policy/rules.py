@@ -22,6 +22,12 @@ its patterns overlap any offered capability's (some concrete value matches both)
 rule with ``args`` never applies to ``accept``. Deny overrides allow; when no rule
 applies the answer is deny ("no rule allows it").
 
+An ``args`` condition that cannot be evaluated (the argument is missing, or of the wrong
+type for ``min``/``max``/``prefix``) counts as matched in a deny rule and as not matched
+in an allow rule: both fail closed, as Cedar does on the evaluation error. Arguments come
+from the requester; labels and environment come from the verifier's own caller, and an
+absent one is simply not matched.
+
 The file is parsed and validated once; ``decide`` runs precompiled checks. A malformed
 file raises :class:`~delegation.errors.InvalidPolicy` naming the file, the line and the
 field (``policy.yaml:12: rules[2].when.max_depth: Input should be a valid integer``).
@@ -544,7 +550,7 @@ def _time_check(w: TimeWindow) -> Check:
     return check
 
 
-def _args_check(constraints: Mapping[str, Constraint]) -> Check:
+def _args_check(constraints: Mapping[str, Constraint], deny: bool) -> Check:
     items = tuple(constraints.items())
 
     def check(c: PolicyContext) -> bool:
@@ -552,14 +558,22 @@ def _args_check(constraints: Mapping[str, Constraint]) -> Check:
             return False
         args = c.request.args
         for name, con in items:
-            if name not in args or not con.satisfied_by(args[name]):
+            if name not in args or not con.evaluable(args[name]):
+                # Missing or of the wrong type: a deny rule counts it as matched (Cedar
+                # denies on the evaluation error too), an allow rule as not matched.
+                if deny:
+                    continue
+                return False
+            if not con.satisfied_by(args[name]):
                 return False
         return True
 
     return check
 
 
-def _compile_conditions(w: Conditions) -> tuple[Check, ...]:
+def _compile_conditions(w: Conditions, deny: bool) -> tuple[Check, ...]:
+    """The checks of ``w``; in a deny rule an ``args`` condition on a missing or mistyped
+    argument holds (it cannot be evaluated: fail closed)."""
     checks: list[Check] = []
     if w.max_depth is not None:
         n = w.max_depth
@@ -602,7 +616,7 @@ def _compile_conditions(w: Conditions) -> tuple[Check, ...]:
     if w.environment is not None:
         checks.append(_attributes(w.environment, lambda c: c.environment))
     if w.args is not None:
-        checks.append(_args_check(w.args))
+        checks.append(_args_check(w.args, deny))
     if w.time is not None:
         checks.append(_time_check(w.time))
     return tuple(checks)
@@ -636,7 +650,7 @@ def _compile(rule: Rule) -> _Compiled:
         accept="accept" in rule.actions and rule.when.args is None,
         tool=compile_pattern(rule.tool, "."),
         resource=compile_pattern(rule.resource, "/"),
-        checks=_compile_conditions(rule.when),
+        checks=_compile_conditions(rule.when, rule.effect == "deny"),
         reason=rule.reason or f"{verb} by rule {rule.id}",
     )
 
