@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Annotated, Any, Self
 from urllib.parse import unquote
@@ -41,6 +43,7 @@ from pydantic import (
 
 from ._jose import args_digest
 from .errors import InvalidCapability, InvalidRequest
+from .limits import Limits
 
 __all__ = [
     "Capability",
@@ -193,6 +196,69 @@ def json_equal(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
+def json_key(value: Any) -> Any:
+    """A hashable key with ``json_key(a) == json_key(b)`` exactly when ``json_equal(a, b)``.
+
+    Containment of value lists is then a set operation, linear in their sizes.
+
+    >>> json_key(1) == json_key(1.0), json_key(True) == json_key(1)
+    (True, False)
+    """
+    if isinstance(value, bool):
+        return ("b", value)
+    if _is_number(value):
+        return ("n", value)  # 1 == 1.0 and hash(1) == hash(1.0): numbers compare by value
+    if isinstance(value, str):
+        return ("s", value)
+    if isinstance(value, list | tuple):
+        return ("l", tuple(json_key(v) for v in value))
+    if isinstance(value, Mapping):
+        return ("d", frozenset((k, json_key(v)) for k, v in value.items()))
+    return ("o", value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Summary:
+    """What ``implies`` needs of a finite value set, computed once per constraint."""
+
+    keys: frozenset[Any]
+    numbers: bool  # every value is a number
+    low: Any  # their minimum and maximum (when numbers)
+    high: Any
+    strings: bool  # every value is a string
+    common: str  # their longest common prefix (when strings)
+
+
+def _summary(values: Iterable[Any]) -> _Summary:
+    values = tuple(values)
+    numbers = all(_is_number(v) for v in values)
+    strings = all(isinstance(v, str) for v in values)
+    return _Summary(
+        keys=frozenset(json_key(v) for v in values),
+        numbers=numbers,
+        low=min(values) if numbers else None,
+        high=max(values) if numbers else None,
+        strings=strings,
+        common=os.path.commonprefix(list(values)) if strings else "",  # noqa: RUF071 - by character
+    )
+
+
+class _ValueList(tuple[Any, ...]):
+    """A constraint's frozen ``one_of`` values, carrying their summary once computed."""
+
+    _summary: _Summary
+
+
+def _summary_of(values: Iterable[Any]) -> _Summary:
+    """The summary of a ``one_of`` list, computed on first use and kept with the list."""
+    summary: _Summary | None = getattr(values, "_summary", None)
+    if summary is None:
+        summary = _summary(values)
+        if isinstance(values, _ValueList):
+            values._summary = summary
+    return summary
+
+
 def freeze(value: Any) -> Any:
     """A deeply immutable copy of a JSON value: lists become tuples, objects read-only maps.
 
@@ -228,7 +294,9 @@ class Constraint(BaseModel):
     # one Python check left is "at least one kind" (this runs on every token parsed).
     max: Number = _ABSENT
     min: Number = _ABSENT
-    one_of: list[JsonValue] = Field(default=_ABSENT, min_length=1, max_length=256)
+    one_of: list[JsonValue] = Field(
+        default=_ABSENT, min_length=1, max_length=Limits.MAX_CONSTRAINT_VALUES
+    )
     equals: NonNullJson = _ABSENT
     prefix: StrictStr = _ABSENT
 
@@ -238,7 +306,7 @@ class Constraint(BaseModel):
             raise ValueError("a constraint needs one of max, min, one_of, equals, prefix")
         # Deeply immutable: a cached token's constraints must not be changeable by anyone.
         if self.one_of is not None:
-            object.__setattr__(self, "one_of", freeze(self.one_of))
+            object.__setattr__(self, "one_of", _ValueList(freeze(self.one_of)))
         if isinstance(self.equals, list | dict):
             object.__setattr__(self, "equals", freeze(self.equals))
         return self
@@ -257,7 +325,7 @@ class Constraint(BaseModel):
             return False
         if self.min is not None and not (_is_number(value) and value >= self.min):  # type: ignore[operator]
             return False
-        if self.one_of is not None and not any(json_equal(value, o) for o in self.one_of):
+        if self.one_of is not None and json_key(value) not in _summary_of(self.one_of).keys:
             return False
         if self.equals is not None and not json_equal(value, self.equals):
             return False
@@ -282,34 +350,42 @@ class Constraint(BaseModel):
         return self.one_of
 
     def implies(self, parent: Constraint) -> bool:
-        """True when every value satisfying ``self`` satisfies ``parent`` (sound, not complete)."""
-        values = self._values()
+        """True when every value satisfying ``self`` satisfies ``parent`` (sound, not complete).
+
+        Linear in the sizes of the value lists at most (set containment), constant for
+        bounds and prefixes (each value list's extremes and common prefix are computed once).
+        """
+        vs: _Summary | None = None
+        if self.equals is not None:
+            # Only this one value can satisfy self (or none): ask the parent about it.
+            if parent.satisfied_by(self.equals):
+                return True
+            vs = _summary((self.equals,))
+        elif self.one_of is not None:
+            vs = _summary_of(self.one_of)
         if parent.max is not None and not (
             (self.max is not None and self.max <= parent.max)
-            or (values is not None and all(_is_number(v) and v <= parent.max for v in values))
+            or (vs is not None and vs.numbers and vs.high <= parent.max)
         ):
             return False
         if parent.min is not None and not (
             (self.min is not None and self.min >= parent.min)
-            or (values is not None and all(_is_number(v) and v >= parent.min for v in values))
+            or (vs is not None and vs.numbers and vs.low >= parent.min)
         ):
             return False
         if parent.one_of is not None and not (
-            values is not None and all(any(json_equal(v, o) for o in parent.one_of) for v in values)
+            vs is not None and vs.keys <= _summary_of(parent.one_of).keys
         ):
             return False
         if parent.equals is not None and not (
-            values is not None and all(json_equal(v, parent.equals) for v in values)
+            vs is not None and vs.keys == {json_key(parent.equals)}
         ):
             return False
         if parent.prefix is not None:
             pre = parent.prefix
             if not (
                 (self.prefix is not None and self.prefix.startswith(pre))
-                or (
-                    values is not None
-                    and all(isinstance(v, str) and v.startswith(pre) for v in values)
-                )
+                or (vs is not None and vs.strings and vs.common.startswith(pre))
             ):
                 return False
         return True
@@ -331,7 +407,9 @@ class Capability(BaseModel):
 
     tool: ToolPattern
     resource: StrictStr = "**"
-    constraints: Mapping[StrictStr, Constraint] = Field(default_factory=dict, max_length=64)
+    constraints: Mapping[StrictStr, Constraint] = Field(
+        default_factory=dict, max_length=Limits.MAX_CONSTRAINTS_PER_CAP
+    )
 
     def __init__(self, **data: Any) -> None:
         try:
