@@ -199,6 +199,12 @@ class CedarPolicy:
             raise _locate_parse_error(cedar, policies, source, exc) from None
         self._names = self._policy_names(cedar, policies, source)
         self._schema = self._parse_schema(cedar, policies, schema, source)
+        if entities is not None and (
+            not isinstance(entities, Sequence)
+            or isinstance(entities, str)
+            or not all(isinstance(e, Mapping) for e in entities)
+        ):
+            raise InvalidPolicy(f"{source}: Cedar entities must be a list of objects")
         entity_list = [dict(e) for e in entities or ()]
         try:
             entities_json = json.dumps(entity_list, allow_nan=False)

@@ -15,11 +15,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from ..errors import StoreUnavailable
+from ..errors import InvalidInput, StoreUnavailable
 
-__all__ = ["KVStore", "RevocationKind"]
+__all__ = ["KVStore", "RevocationKind", "check_text"]
 
 RevocationKind = Literal["token", "jti", "task", "key"]
+
+
+def check_text(*texts: str) -> None:
+    """Refuse text no store can encode (unpaired surrogates): ``invalid_input``."""
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f"{text!r} is not valid Unicode text (unpaired surrogate)") from None
 
 
 class KVStore(ABC):

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..errors import ConfigurationError, StoreUnavailable
-from .base import KVStore
+from .base import KVStore, check_text
 
 try:
     import redis
@@ -207,6 +207,7 @@ class RedisStore(KVStore):
     def _key(self, ns: str, key: str) -> str:
         if ":" in ns:
             raise ConfigurationError(f"store namespace {ns!r} must not contain ':'")
+        check_text(key)
         return f"{self.prefix}{ns}:{key}"
 
     def _fail(self, exc: BaseException) -> NoReturn:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable
 
 from ..errors import StoreUnavailable
-from .base import KVStore
+from .base import KVStore, check_text
 
 __all__ = ["SQLiteStore"]
 
@@ -63,6 +63,9 @@ class SQLiteStore(KVStore):
                 return self._db.execute(sql, params)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite store {self.path} failed: {exc}") from None
+        except UnicodeEncodeError:  # an unpaired surrogate in a key: the caller's input
+            check_text(*(p for p in params if isinstance(p, str)))
+            raise
 
     def _sweep(self, now: float) -> None:
         self._writes += 1
