@@ -5,7 +5,9 @@ A capability is a ``tool`` pattern (dot-separated), a ``resource`` pattern
 matches exactly one segment and ``**`` (last segment only) zero or more; every other
 segment is literal and may not contain ``*``. A constraint may combine several kinds
 (``{"min": 1, "max": 100}``); a request satisfies it when the argument is present and
-within every kind (closed world: absent is not allowed).
+within every kind (closed world: absent is not allowed). Kinds: ``max``, ``min``,
+``one_of``, ``equals``, ``prefix`` (text only) and ``subpath`` (a normalised path at or
+below the given one: ``..``, ``.``, empty segments and NUL are refused, never resolved).
 
 Everything here is pure. The two laws, tested as properties:
 
@@ -243,6 +245,47 @@ def _summary(values: Iterable[Any]) -> _Summary:
     )
 
 
+def _dir(path: str) -> str:
+    """A subpath without its trailing slash (the root ``/`` stays ``/``)."""
+    return path.rstrip("/") or ("/" if path.startswith("/") else path)
+
+
+def _is_normal_path(path: str) -> bool:
+    """True for a path in normal form: no '.', '..' or empty segments, no control characters.
+
+    >>> _is_normal_path("/srv/app/x"), _is_normal_path("/srv/app/../etc"), _is_normal_path("a//b")
+    (True, False, False)
+    """
+    if not path or any(unicodedata.category(ch) == "Cc" for ch in path):
+        return False
+    if path == "/":
+        return True
+    segments = path.split("/")
+    if segments[0] == "":  # absolute: one leading slash
+        segments = segments[1:]
+    return all(seg not in ("", ".", "..") for seg in segments)
+
+
+def _in_subpath(value: object, base: str) -> bool:
+    """True when ``value`` is a normalised path equal to ``base`` or below it.
+
+    Paths are compared segment-wise and never resolved: ``..``, ``.``, empty segments and
+    NUL are refused outright (a path that needs normalising is not allowed), so a value
+    allowed here names the same place for every consumer that does not follow symlinks.
+
+    >>> _in_subpath("/srv/app/a.txt", "/srv/app/"), _in_subpath("/srv/app2", "/srv/app")
+    (True, False)
+    >>> _in_subpath("/srv/app/../../etc/shadow", "/srv/app/")
+    False
+    """
+    if not isinstance(value, str) or not _is_normal_path(value):
+        return False
+    root = _dir(base)
+    if root == "/":
+        return value.startswith("/")
+    return value == root or value.startswith(root + "/")
+
+
 class _ValueList(tuple[Any, ...]):
     """A constraint's frozen ``one_of`` values, carrying their summary once computed."""
 
@@ -299,11 +342,22 @@ class Constraint(BaseModel):
     )
     equals: NonNullJson = _ABSENT
     prefix: StrictStr = _ABSENT
+    subpath: StrictStr = _ABSENT
+
+    @field_validator("subpath")
+    @classmethod
+    def _subpath(cls, v: str) -> str:
+        if not _is_normal_path(_dir(v)):
+            raise ValueError(
+                f"subpath {v!r} must be a normalised path: no '.', '..' or empty segments,"
+                " no NUL or control characters"
+            )
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         if not self.model_fields_set:
-            raise ValueError("a constraint needs one of max, min, one_of, equals, prefix")
+            raise ValueError("a constraint needs one of max, min, one_of, equals, prefix, subpath")
         # Deeply immutable: a cached token's constraints must not be changeable by anyone.
         if self.one_of is not None:
             object.__setattr__(self, "one_of", _ValueList(freeze(self.one_of)))
@@ -329,7 +383,11 @@ class Constraint(BaseModel):
             return False
         if self.equals is not None and not json_equal(value, self.equals):
             return False
-        return self.prefix is None or (isinstance(value, str) and value.startswith(self.prefix))
+        if self.prefix is not None and not (
+            isinstance(value, str) and value.startswith(self.prefix)
+        ):
+            return False
+        return self.subpath is None or _in_subpath(value, self.subpath)
 
     def evaluable(self, value: object) -> bool:
         """True when every kind can judge ``value`` (numbers for max/min, text for prefix).
@@ -341,7 +399,7 @@ class Constraint(BaseModel):
         """
         if (self.max is not None or self.min is not None) and not _is_number(value):
             return False
-        return self.prefix is None or isinstance(value, str)
+        return (self.prefix is None and self.subpath is None) or isinstance(value, str)
 
     def _values(self) -> list[Any] | None:
         """The finite set of values this constraint admits, when it pins one down."""
@@ -385,7 +443,17 @@ class Constraint(BaseModel):
             pre = parent.prefix
             if not (
                 (self.prefix is not None and self.prefix.startswith(pre))
+                # every value under a subpath starts with it (values are normalised)
+                or (self.subpath is not None and _dir(self.subpath).startswith(pre))
                 or (vs is not None and vs.strings and vs.common.startswith(pre))
+            ):
+                return False
+        if parent.subpath is not None:
+            # A prefix never implies a subpath: "/srv/app/../../etc" starts with "/srv/app/".
+            base = parent.subpath
+            if not (
+                (self.subpath is not None and _in_subpath(_dir(self.subpath), base))
+                or (self.one_of is not None and all(_in_subpath(v, base) for v in self.one_of))
             ):
                 return False
         return True
