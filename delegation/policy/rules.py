@@ -41,7 +41,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -285,25 +285,29 @@ def _yaml_error(exc: yaml.YAMLError, source: str) -> InvalidPolicy:
     return InvalidPolicy(f"{source}:{line} {problem}")
 
 
-def _find_duplicate(node: Node, path: str) -> tuple[str, Node] | None:
-    """The path and key node of the first duplicate mapping key, in document order."""
+def _walk(node: Node, path: str) -> Iterator[tuple[str, Node, MappingNode | None]]:
+    """Every node in document order with its field path; a mapping key comes with its
+    mapping (the third item), before its value."""
+    yield path, node, None
     if isinstance(node, MappingNode):
-        seen: set[tuple[str, str]] = set()
         for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode):
-                key = (key_node.tag, key_node.value)
-                here = f"{path}.{key_node.value}" if path else str(key_node.value)
-                if key in seen:
-                    return here, key_node
-                seen.add(key)
-                found = _find_duplicate(value_node, here)
-                if found is not None:
-                    return found
+            here = f"{path}.{key_node.value}" if path else str(key_node.value)
+            yield here, key_node, node
+            yield from _walk(value_node, here)
     elif isinstance(node, SequenceNode):
         for i, item in enumerate(node.value):
-            found = _find_duplicate(item, f"{path}[{i}]")
-            if found is not None:
-                return found
+            yield from _walk(item, f"{path}[{i}]")
+
+
+def _find_duplicate(node: Node, path: str) -> tuple[str, Node] | None:
+    """The path and key node of the first duplicate mapping key, in document order."""
+    seen: dict[int, set[tuple[str, str]]] = {}
+    for here, item, mapping in _walk(node, path):
+        if mapping is not None and isinstance(item, ScalarNode):
+            keys = seen.setdefault(id(mapping), set())
+            if (item.tag, item.value) in keys:
+                return here, item
+            keys.add((item.tag, item.value))
     return None
 
 
@@ -329,21 +333,11 @@ _KIND = {
 
 def _find_ambiguous(node: Node, path: str) -> tuple[str, ScalarNode] | None:
     """The path and node of the first plain scalar whose meaning YAML 1.1 changes."""
-    if isinstance(node, ScalarNode):
-        ok = _PLAIN_OK.get(node.tag)
-        if node.style is None and ok is not None and not ok.fullmatch(node.value):
-            return path, node
-    elif isinstance(node, MappingNode):
-        for key_node, value_node in node.value:
-            here = f"{path}.{key_node.value}" if path else str(key_node.value)
-            found = _find_ambiguous(key_node, here) or _find_ambiguous(value_node, here)
-            if found is not None:
-                return found
-    elif isinstance(node, SequenceNode):
-        for i, item in enumerate(node.value):
-            found = _find_ambiguous(item, f"{path}[{i}]")
-            if found is not None:
-                return found
+    for here, item, _ in _walk(node, path):
+        if isinstance(item, ScalarNode) and item.style is None:
+            ok = _PLAIN_OK.get(item.tag)
+            if ok is not None and not ok.fullmatch(item.value):
+                return here, item
     return None
 
 

@@ -39,43 +39,46 @@ __all__ = ["RedisStore"]
 _MAX_TTL_MS = 2**53
 
 #: Every value is stored as ``"{until}|{value}"`` (``until`` empty: kept for ever).
-#: KEYS[1] = the proof key; ARGV = entry, now, TTL in ms. 1 if recorded, 0 if held.
-_FIRST_USE = """
-local held = redis.call('GET', KEYS[1])
-if held then
-  local head = string.match(held, '^([^|]*)|')
-  local held_until = head and tonumber(head)
-  if head == nil or (head ~= '' and held_until == nil) then
-    return redis.error_reply('damaged entry ' .. KEYS[1])
-  end
-  if head == '' or held_until > tonumber(ARGV[2]) then
-    return 0
-  end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return 1
-"""
-
-#: KEYS[1] = the entry; ARGV = entry, now, TTL in ms, new until ('' = for ever).
-#: Replaces the entry only when it is absent, lapsed, or ends before the new one.
-_LENGTHEN = """
+#: Shared head of the scripts: ``held`` (the entry, or false), ``head`` ('' when kept for
+#: ever) and ``held_until`` (a number); a damaged entry is an error, never "absent".
+_READ_HELD = """
 local function num(text)
   if text == 'inf' then return math.huge end
   return tonumber(text)
 end
 local held = redis.call('GET', KEYS[1])
+local head, held_until
 if held then
-  local head = string.match(held, '^([^|]*)|')
-  local held_until = head and num(head)
+  head = string.match(held, '^([^|]*)|')
+  held_until = head and num(head)
   if head == nil or (head ~= '' and held_until == nil) then
     return redis.error_reply('damaged entry ' .. KEYS[1])
   end
-  if head == '' then
-    return 0
-  end
-  if held_until > num(ARGV[2]) and ARGV[4] ~= '' and held_until >= num(ARGV[4]) then
-    return 0
-  end
+end
+"""
+
+#: KEYS[1] = the proof key; ARGV = entry, now, TTL in ms. 1 if recorded, 0 if held.
+_FIRST_USE = (
+    _READ_HELD
+    + """
+if held and (head == '' or held_until > num(ARGV[2])) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1
+"""
+)
+
+#: KEYS[1] = the entry; ARGV = entry, now, TTL in ms, new until ('' = for ever).
+#: Replaces the entry only when it is absent, lapsed, or ends before the new one.
+_LENGTHEN = (
+    _READ_HELD
+    + """
+if held and head == '' then
+  return 0
+end
+if held and held_until > num(ARGV[2]) and ARGV[4] ~= '' and held_until >= num(ARGV[4]) then
+  return 0
 end
 if ARGV[4] == '' then
   redis.call('SET', KEYS[1], ARGV[1])
@@ -86,6 +89,7 @@ else
 end
 return 1
 """
+)
 
 #: KEYS = the entries wanted. Their raw values (false: absent); any key that holds a
 #: list, set or other non-string fails the whole read (MGET would read it as absent).

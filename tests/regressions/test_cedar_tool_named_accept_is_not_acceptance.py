@@ -5,30 +5,12 @@ from __future__ import annotations
 import pytest
 
 from delegation import Capability, InvalidPolicy, Request
-from delegation.policy import PolicyContext
 
 cedar = pytest.importorskip("delegation.policy.cedar")
 pytest.importorskip("cedarpy")
+from policy.test_cedar import ctx  # noqa: E402 - the shared context builder, after the skip
 
-AGENT = "spiffe://acme.example/agent/a"
-ROOT = "spiffe://acme.example/orchestrator"
-
-
-def _context(**over: object) -> PolicyContext:
-    base: dict[str, object] = {
-        "holder": AGENT,
-        "request": Request(tool="accept", resource="anything/1"),
-        "path": (ROOT, AGENT),
-        "root": ROOT,
-        "depth": 1,
-        "remaining_depth": 0,
-        "task": "T-1",
-        "obo": None,
-        "purpose": None,
-        "capabilities": (),
-        "time": 0.0,
-    }
-    return PolicyContext(**{**base, **over})  # type: ignore[arg-type]
+TOOL_CALL = Request(tool="accept", resource="anything/1")
 
 
 def test_cedar_tool_named_accept_is_not_acceptance() -> None:
@@ -36,8 +18,8 @@ def test_cedar_tool_named_accept_is_not_acceptance() -> None:
     policy = cedar.CedarPolicy(
         '@id("take-docs") permit (principal, action == Delegation::Action::"accept", resource);'
     )
-    assert policy.decide(_context()).effect == "deny"
-    offer = _context(action="accept", request=None, capabilities=(Capability(tool="docs.read"),))
+    assert policy.decide(ctx(request=TOOL_CALL)).effect == "deny"
+    offer = ctx(action="accept", request=None, capabilities=(Capability(tool="docs.read"),))
     assert policy.decide(offer).effect == "allow"
     # The old spelling would now name only the tool: refused as ambiguous, with the fix.
     with pytest.raises(InvalidPolicy, match="Delegation::Action"):
