@@ -130,6 +130,17 @@ def _split(text: str, sep: str, pattern: bool) -> tuple[str, ...]:
     return segments
 
 
+def split_pattern(text: str, sep: str) -> tuple[str, ...]:
+    """The validated segments of a tool (``sep`` ".") or resource ("/") pattern.
+
+    Raises ``ValueError`` saying what is wrong (the policy engines share the grammar).
+
+    >>> split_pattern("customers/*/**", "/")
+    ('customers', '*', '**')
+    """
+    return _split(text, sep, True)
+
+
 def _segment_covers(p: str, c: str) -> bool:
     if p == "*":
         return c != "**"

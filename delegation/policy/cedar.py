@@ -34,7 +34,6 @@ Policies, entities and schema are parsed once, at construction (cedarpy's
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import math
@@ -48,16 +47,15 @@ from typing import Any
 import rfc8785
 
 from .._files import read_text
+from .._jose import b64url_encode
 from ..errors import ConfigurationError, InternalError, InvalidPolicy
-from . import Decision, PolicyContext
+from . import NO_RULE, WEEKDAYS, Decision, PolicyContext
 
 __all__ = ["CedarPolicy"]
 
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _LONG = 2**63
 _DECIMAL_MAX = Decimal(_LONG - 1) / 10_000
 _ERROR_POLICY = re.compile(r"policy `([^`]+)`")
-NO_RULE = "no rule allows it"
 #: Acceptance has its own action namespace: tool calls are ``Action::"<tool>"``.
 _ACCEPT = {"type": "Delegation::Action", "id": "accept"}
 
@@ -218,7 +216,7 @@ class CedarPolicy:
         except ValueError as exc:
             raise InvalidPolicy(f"{source}: invalid Cedar entities: {exc}") from None
         sha = hashlib.sha256(canonical).digest()
-        self.digest = "cedar:" + base64.urlsafe_b64encode(sha).rstrip(b"=").decode("ascii")
+        self.digest = "cedar:" + b64url_encode(sha)
 
     @staticmethod
     def _policy_names(cedar: Any, policies: str, source: str) -> dict[str, str]:
@@ -318,7 +316,7 @@ class CedarPolicy:
             "environment": _record(c.environment, "environment"),
             "time": seconds,
             "hour": utc.tm_hour,
-            "weekday": _WEEKDAYS[utc.tm_wday],
+            "weekday": WEEKDAYS[utc.tm_wday],
         }
         if c.obo is not None:
             ctx["obo"] = c.obo

@@ -35,7 +35,6 @@ field (``policy.yaml:12: rules[2].when.max_depth: Input should be a valid intege
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import json
@@ -68,9 +67,10 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .._files import read_text
+from .._jose import b64url_encode
 from ..capabilities import Capability, Constraint, json_equal, pattern_covers
 from ..errors import InternalError, InvalidPolicy
-from . import Decision, PolicyContext
+from . import NO_RULE, WEEKDAYS, Decision, PolicyContext
 from ._patterns import CompiledPattern, compile_pattern, overlaps, validate_pattern
 
 __all__ = ["Conditions", "PolicyDocument", "Rule", "RulesPolicy", "TimeWindow"]
@@ -79,7 +79,6 @@ __all__ = ["Conditions", "PolicyDocument", "Rule", "RulesPolicy", "TimeWindow"]
 
 Action = Literal["invoke", "accept"]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-_DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NonNegative = Annotated[StrictInt, Field(ge=0)]
 Names = Annotated[list[StrictStr], Field(min_length=1, max_length=1024)]
 Values = Annotated[list[JsonValue], Field(min_length=1, max_length=1024)]
@@ -525,7 +524,7 @@ def _minutes(hhmm: str) -> int:
 def _time_check(w: TimeWindow) -> Check:
     zone = ZoneInfo(w.tz)
     start, end = _minutes(w.start), _minutes(w.to)
-    days = frozenset(_DAYS.index(d) for d in w.days) if w.days else frozenset(range(7))
+    days = frozenset(WEEKDAYS.index(d) for d in w.days) if w.days else frozenset(range(7))
 
     def check(c: PolicyContext) -> bool:
         try:
@@ -663,7 +662,6 @@ def _wire(document: PolicyDocument) -> dict[str, Any]:
 
 
 Candidates = tuple[tuple[_Compiled, ...], tuple[_Compiled, ...]]
-NO_RULE = "no rule allows it"
 
 
 class RulesPolicy:
@@ -690,7 +688,7 @@ class RulesPolicy:
         self.document = document
         self.source = source
         sha = hashlib.sha256(rfc8785.dumps(_wire(document))).digest()
-        self.digest = "rules:" + base64.urlsafe_b64encode(sha).rstrip(b"=").decode("ascii")
+        self.digest = "rules:" + b64url_encode(sha)
         compiled = tuple(_compile(r) for r in document.rules)
         self._invoke = tuple(r for r in compiled if r.invoke)
         self._accept = tuple(r for r in compiled if r.accept)
