@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +40,28 @@ def read_json_object(
 
 
 def write_json(path: str | os.PathLike[str], value: object, *, private: bool = False) -> None:
-    """Write ``value`` atomically (temp file, fsync, rename); 0600 when ``private``."""
+    """Write ``value`` atomically; 0600 from the start when ``private``.
+
+    The temporary file has an unpredictable name in the target's directory and is
+    created with ``O_EXCL | O_NOFOLLOW`` (a file or symlink planted in advance is never
+    opened), written, fsynced and renamed over the target. A target that is a symlink is
+    refused (``file_error``) rather than replaced or written through.
+    """
     data = (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    if target.is_symlink():
+        raise FileError(f"cannot write {target}: it is a symlink (refusing to write through it)")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    mode = 0o600 if private else 0o644
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(16)}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+        fd = os.open(tmp, flags, mode)
+    except OSError as exc:
+        raise FileError(f"cannot write {target}: {exc.strerror}") from None
+    try:
         with os.fdopen(fd, "wb") as fh:
+            if private:
+                os.fchmod(fh.fileno(), mode)  # the umask may only narrow it; keep it exact
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

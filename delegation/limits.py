@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from .errors import ConfigurationError
 
@@ -17,9 +18,15 @@ class Limits:
     (16, 5)
     """
 
+    #: Fixed bounds of the capability schema, checked whenever a capability is parsed
+    #: (tokens, policies, the CLI): constraints per capability, values per ``one_of``.
+    #: With ``max_caps_per_token`` they bound the cost of an attenuation check.
+    MAX_CONSTRAINTS_PER_CAP: ClassVar[int] = 8
+    MAX_CONSTRAINT_VALUES: ClassVar[int] = 64
+
     max_chain_length: int = 16
     max_token_bytes: int = 8 * 1024
-    max_caps_per_token: int = 64
+    max_caps_per_token: int = 16
     max_token_lifetime: int = 3600
     max_proof_lifetime: int = 120
     clock_skew: int = 30

@@ -340,6 +340,8 @@ class Delegator:
         Raises ``HolderMismatch``, ``ActionNotGranted`` (the leaf does not allow the
         request), ``LifetimeExceeded`` (ttl over the proof maximum), ``InvalidRequest``.
         """
+        if not isinstance(ttl, int) or isinstance(ttl, bool):
+            raise InvalidInput(f"proof ttl must be a whole number of seconds, not {ttl!r}")
         chain = chain if isinstance(chain, Chain) else Chain.parse(chain)
         leaf = self._held_leaf(chain)
         request = Request(tool=tool, resource=resource, args=dict(args or {}))

@@ -97,11 +97,12 @@ class Elevation:
 
 
 def _check_task_id(task: str) -> str:
-    # The same rule as the task claim: 1-256 characters, no control or format characters.
+    # The same rule as the task claim: 1-256 characters, no control or format characters
+    # (nor unpaired surrogates, which are no Unicode text and no store can encode).
     if (
         not isinstance(task, str)
         or not 0 < len(task) <= 256
-        or any(unicodedata.category(ch) in ("Cc", "Cf") for ch in task)
+        or any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in task)
     ):
         raise InvalidInput(f"task id {task!r} must be 1-256 characters, no control characters")
     return task
@@ -227,8 +228,8 @@ class Tasks:
         caps = tuple(caps)
         if not caps:
             raise InvalidInput("an elevation needs at least one capability")
-        if not reason.strip():
-            raise InvalidInput("an elevation needs a reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidInput("an elevation needs a reason (text)")
         if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
             raise InvalidInput(f"elevation ttl must be a positive number of seconds, not {ttl!r}")
         now = self.clock.now()

@@ -613,7 +613,9 @@ class Verifier:
                 f"{request.resource} with these arguments"
             )
         # Consumed last, so that only an otherwise valid proof uses up its jti.
-        if not self.replay.first_use(f"proof:{c.jti}", expires_at=c.exp + skew, now=now):
+        if not self.replay.first_use(
+            f"proof:{leaf_key.kid}:{c.jti}", expires_at=c.exp + skew, now=now
+        ):
             raise ProofReplayed("proof was already used (jti seen before)", jti=c.jti)
 
     # --- results and audit --- #

@@ -21,6 +21,11 @@ __all__ = ["ChainGrantsOnly", "Decision", "Policy", "PolicyContext"]
 
 Action = Literal["invoke", "accept"]
 
+#: The reason of a deny when no rule applies (both engines).
+NO_RULE = "no rule allows it"
+#: Day names, Monday first (``datetime.weekday()`` order), as policies write them.
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
 
 @dataclass(frozen=True)
 class PolicyContext:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..capabilities import _split
+from ..capabilities import split_pattern
 
 __all__ = ["CompiledPattern", "compile_pattern", "overlaps", "validate_pattern"]
 
@@ -20,7 +20,7 @@ def validate_pattern(text: str, sep: str) -> str:
     >>> validate_pattern("crm.*", ".")
     'crm.*'
     """
-    _split(text, sep, True)
+    split_pattern(text, sep)
     return text
 
 
@@ -54,7 +54,7 @@ def compile_pattern(text: str, sep: str) -> CompiledPattern:
     >>> compile_pattern("crm.*", ".").matches(("crm", "read"))
     True
     """
-    segments = _split(text, sep, True)
+    segments = split_pattern(text, sep)
     globstar = segments[-1] == "**"
     head = segments[:-1] if globstar else segments
     literals = tuple((i, s) for i, s in enumerate(head) if s != "*")
@@ -76,8 +76,8 @@ def overlaps(p: str, q: str, sep: str) -> bool:
     >>> overlaps("customers/eu/**", "customers/us/*", "/")
     False
     """
-    a = _split(p, sep, True)
-    b = _split(q, sep, True)
+    a = split_pattern(p, sep)
+    b = split_pattern(q, sep)
     ga, gb = a[-1] == "**", b[-1] == "**"
     ha = a[:-1] if ga else a
     hb = b[:-1] if gb else b

@@ -4,7 +4,10 @@ The request a Cedar policy sees:
 
 * ``principal`` = ``Agent::"<holder>"``;
 * ``action`` = ``Action::"<tool>"`` for an invocation; for an offered delegation
-  ``Action::"accept"``, evaluated once per offered capability (all must be allowed);
+  ``Delegation::Action::"accept"`` (its own namespace, so that no tool, not even one
+  named ``accept``, can match it), evaluated once per offered capability (all must be
+  allowed). A policy naming a bare ``Action::"accept"`` is refused as ambiguous (write
+  ``Delegation::Action::"accept"``, or ``context.tool == "accept"`` for such a tool);
 * ``resource`` = ``Resource::"<resource>"`` (for ``accept``: the capability's resource
   pattern);
 * ``context`` = ``{action, tool, resource, depth, remaining_depth, root, task, path (set),
@@ -31,7 +34,6 @@ Policies, entities and schema are parsed once, at construction (cedarpy's
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import math
@@ -45,16 +47,17 @@ from typing import Any
 import rfc8785
 
 from .._files import read_text
+from .._jose import b64url_encode
 from ..errors import ConfigurationError, InternalError, InvalidPolicy
-from . import Decision, PolicyContext
+from . import NO_RULE, WEEKDAYS, Decision, PolicyContext
 
 __all__ = ["CedarPolicy"]
 
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _LONG = 2**63
 _DECIMAL_MAX = Decimal(_LONG - 1) / 10_000
 _ERROR_POLICY = re.compile(r"policy `([^`]+)`")
-NO_RULE = "no rule allows it"
+#: Acceptance has its own action namespace: tool calls are ``Action::"<tool>"``.
+_ACCEPT = {"type": "Delegation::Action", "id": "accept"}
 
 
 def _cedarpy() -> Any:
@@ -105,6 +108,17 @@ def _record(m: Mapping[str, Any], where: str) -> dict[str, Any]:
             raise _Unrepresentable(f"{where} key {k!r} is reserved in Cedar's JSON")
         out[k] = _value(v, f"{where}.{k}")
     return out
+
+
+def _names_bare_accept(node: Any) -> bool:
+    """True when a policy (Cedar's JSON form) refers to the entity ``Action::"accept"``."""
+    if isinstance(node, dict):
+        if node.get("type") == "Action" and node.get("id") == "accept":
+            return True
+        return any(_names_bare_accept(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_names_bare_accept(v) for v in node)
+    return False
 
 
 def _statements(text: str) -> list[tuple[int, str]]:
@@ -183,6 +197,12 @@ class CedarPolicy:
             raise _locate_parse_error(cedar, policies, source, exc) from None
         self._names = self._policy_names(cedar, policies, source)
         self._schema = self._parse_schema(cedar, policies, schema, source)
+        if entities is not None and (
+            not isinstance(entities, Sequence)
+            or isinstance(entities, str)
+            or not all(isinstance(e, Mapping) for e in entities)
+        ):
+            raise InvalidPolicy(f"{source}: Cedar entities must be a list of objects")
         entity_list = [dict(e) for e in entities or ()]
         try:
             entities_json = json.dumps(entity_list, allow_nan=False)
@@ -196,12 +216,18 @@ class CedarPolicy:
         except ValueError as exc:
             raise InvalidPolicy(f"{source}: invalid Cedar entities: {exc}") from None
         sha = hashlib.sha256(canonical).digest()
-        self.digest = "cedar:" + base64.urlsafe_b64encode(sha).rstrip(b"=").decode("ascii")
+        self.digest = "cedar:" + b64url_encode(sha)
 
     @staticmethod
     def _policy_names(cedar: Any, policies: str, source: str) -> dict[str, str]:
         """Cedar policy id -> its ``@id`` annotation (or the id itself); ``@id``s unique."""
         est = json.loads(cedar.policies_to_json_str(policies))
+        if _names_bare_accept(est):
+            raise InvalidPolicy(
+                f'{source}: Action::"accept" is ambiguous: acceptance of a delegation is '
+                'Delegation::Action::"accept"; a tool named accept is Action::"accept" only '
+                'in the request, so name it by context.tool == "accept"'
+            )
         names: dict[str, str] = {}
         for group in ("staticPolicies", "templates"):
             for pid, body in (est.get(group) or {}).items():
@@ -290,7 +316,7 @@ class CedarPolicy:
             "environment": _record(c.environment, "environment"),
             "time": seconds,
             "hour": utc.tm_hour,
-            "weekday": _WEEKDAYS[utc.tm_wday],
+            "weekday": WEEKDAYS[utc.tm_wday],
         }
         if c.obo is not None:
             ctx["obo"] = c.obo
@@ -308,7 +334,7 @@ class CedarPolicy:
                     f"accepting {cap}",
                     {
                         "principal": principal,
-                        "action": {"type": "Action", "id": "accept"},
+                        "action": _ACCEPT,
                         "resource": {"type": "Resource", "id": cap.resource},
                         "context": self._context(c, cap.tool, cap.resource, {}),
                     },

@@ -22,6 +22,12 @@ its patterns overlap any offered capability's (some concrete value matches both)
 rule with ``args`` never applies to ``accept``. Deny overrides allow; when no rule
 applies the answer is deny ("no rule allows it").
 
+An ``args`` condition that cannot be evaluated (the argument is missing, or of the wrong
+type for ``min``/``max``/``prefix``) counts as matched in a deny rule and as not matched
+in an allow rule: both fail closed, as Cedar does on the evaluation error. Arguments come
+from the requester; labels and environment come from the verifier's own caller, and an
+absent one is simply not matched.
+
 The file is parsed and validated once; ``decide`` runs precompiled checks. A malformed
 file raises :class:`~delegation.errors.InvalidPolicy` naming the file, the line and the
 field (``policy.yaml:12: rules[2].when.max_depth: Input should be a valid integer``).
@@ -29,13 +35,12 @@ field (``policy.yaml:12: rules[2].when.max_depth: Input should be a valid intege
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -62,9 +67,10 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .._files import read_text
+from .._jose import b64url_encode
 from ..capabilities import Capability, Constraint, json_equal, pattern_covers
 from ..errors import InternalError, InvalidPolicy
-from . import Decision, PolicyContext
+from . import NO_RULE, WEEKDAYS, Decision, PolicyContext
 from ._patterns import CompiledPattern, compile_pattern, overlaps, validate_pattern
 
 __all__ = ["Conditions", "PolicyDocument", "Rule", "RulesPolicy", "TimeWindow"]
@@ -73,7 +79,6 @@ __all__ = ["Conditions", "PolicyDocument", "Rule", "RulesPolicy", "TimeWindow"]
 
 Action = Literal["invoke", "accept"]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-_DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NonNegative = Annotated[StrictInt, Field(ge=0)]
 Names = Annotated[list[StrictStr], Field(min_length=1, max_length=1024)]
 Values = Annotated[list[JsonValue], Field(min_length=1, max_length=1024)]
@@ -279,29 +284,63 @@ def _yaml_error(exc: yaml.YAMLError, source: str) -> InvalidPolicy:
     return InvalidPolicy(f"{source}:{line} {problem}")
 
 
-def _find_duplicate(node: Node, path: str) -> tuple[str, Node] | None:
-    """The path and key node of the first duplicate mapping key, in document order."""
+def _walk(node: Node, path: str) -> Iterator[tuple[str, Node, MappingNode | None]]:
+    """Every node in document order with its field path; a mapping key comes with its
+    mapping (the third item), before its value."""
+    yield path, node, None
     if isinstance(node, MappingNode):
-        seen: set[tuple[str, str]] = set()
         for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode):
-                key = (key_node.tag, key_node.value)
-                here = f"{path}.{key_node.value}" if path else str(key_node.value)
-                if key in seen:
-                    return here, key_node
-                seen.add(key)
-                found = _find_duplicate(value_node, here)
-                if found is not None:
-                    return found
+            here = f"{path}.{key_node.value}" if path else str(key_node.value)
+            yield here, key_node, node
+            yield from _walk(value_node, here)
     elif isinstance(node, SequenceNode):
         for i, item in enumerate(node.value):
-            found = _find_duplicate(item, f"{path}[{i}]")
-            if found is not None:
-                return found
+            yield from _walk(item, f"{path}[{i}]")
+
+
+def _find_duplicate(node: Node, path: str) -> tuple[str, Node] | None:
+    """The path and key node of the first duplicate mapping key, in document order."""
+    seen: dict[int, set[tuple[str, str]]] = {}
+    for here, item, mapping in _walk(node, path):
+        if mapping is not None and isinstance(item, ScalarNode):
+            keys = seen.setdefault(id(mapping), set())
+            if (item.tag, item.value) in keys:
+                return here, item
+            keys.add((item.tag, item.value))
     return None
 
 
-def _compose_yaml(text: str, source: str) -> tuple[Any, Node | None]:
+#: Plain scalars YAML 1.1 reads as something other than a string, and the spellings of
+#: each that mean the same in YAML 1.2 and JSON. Anything else (``no``, ``on``, ``010``,
+#: ``0x1F``, ``1_000``, ``18:00``, ``.inf``, ``~``, ``2026-01-01``) must be quoted.
+_PLAIN_OK: dict[str, re.Pattern[str]] = {
+    "tag:yaml.org,2002:bool": re.compile(r"true|false"),
+    "tag:yaml.org,2002:int": re.compile(r"-?(?:0|[1-9][0-9]*)"),
+    "tag:yaml.org,2002:float": re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+(?:[eE][-+]?[0-9]+)?"),
+    "tag:yaml.org,2002:null": re.compile(r"null|"),
+    "tag:yaml.org,2002:timestamp": re.compile(r"(?!)"),
+}
+
+_KIND = {
+    "bool": "a boolean",
+    "int": "a number",
+    "float": "a number",
+    "null": "null",
+    "timestamp": "a date",
+}
+
+
+def _find_ambiguous(node: Node, path: str) -> tuple[str, ScalarNode] | None:
+    """The path and node of the first plain scalar whose meaning YAML 1.1 changes."""
+    for here, item, _ in _walk(node, path):
+        if isinstance(item, ScalarNode) and item.style is None:
+            ok = _PLAIN_OK.get(item.tag)
+            if ok is not None and not ok.fullmatch(item.value):
+                return here, item
+    return None
+
+
+def _compose_yaml(text: str, source: str, *, plain: bool = True) -> tuple[Any, Node | None]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -312,6 +351,20 @@ def _compose_yaml(text: str, source: str) -> tuple[Any, Node | None]:
             path, key_node = duplicate
             line = key_node.start_mark.line + 1
             raise InvalidPolicy(f"{source}:{line}: {path}: duplicate key", claim=path)
+        ambiguous = _find_ambiguous(node, "") if plain else None
+        if ambiguous is not None:
+            path, scalar = ambiguous
+            value = scalar.value
+            if scalar.tag.endswith(":int") and ":" in value:
+                why = f'write times as quoted "HH:MM" strings (YAML 1.1 reads {value} as a number)'
+            else:
+                kind = _KIND[scalar.tag.rpartition(":")[2]]
+                why = f"unquoted {value!r} is read by YAML 1.1 as {kind}, not a string"
+            raise InvalidPolicy(
+                f'{source}:{scalar.start_mark.line + 1}: {path}: {why}; quote it ("{value}")'
+                " or write the value as in JSON",
+                claim=path or None,
+            )
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, source) from None
@@ -332,7 +385,7 @@ def _parse_json(text: str, source: str) -> tuple[Any, Node | None]:
     except (_DuplicateKey, ValueError) as exc:
         # YAML reads JSON well enough to say which line holds the duplicate.
         try:
-            _compose_yaml(text.replace("\t", " "), source)
+            _compose_yaml(text.replace("\t", " "), source, plain=False)
         except InvalidPolicy as located:
             raise located from None
         raise InvalidPolicy(f"{source}: {exc}") from None
@@ -340,7 +393,7 @@ def _parse_json(text: str, source: str) -> tuple[Any, Node | None]:
     # YAML node tree serves only to find lines. YAML refuses tabs where JSON allows
     # them; spaces in their place keep every line where it was.
     try:
-        _, node = _compose_yaml(text.replace("\t", " "), source)
+        _, node = _compose_yaml(text.replace("\t", " "), source, plain=False)
     except InvalidPolicy:
         node = None
     return data, node
@@ -471,7 +524,7 @@ def _minutes(hhmm: str) -> int:
 def _time_check(w: TimeWindow) -> Check:
     zone = ZoneInfo(w.tz)
     start, end = _minutes(w.start), _minutes(w.to)
-    days = frozenset(_DAYS.index(d) for d in w.days) if w.days else frozenset(range(7))
+    days = frozenset(WEEKDAYS.index(d) for d in w.days) if w.days else frozenset(range(7))
 
     def check(c: PolicyContext) -> bool:
         try:
@@ -490,7 +543,7 @@ def _time_check(w: TimeWindow) -> Check:
     return check
 
 
-def _args_check(constraints: Mapping[str, Constraint]) -> Check:
+def _args_check(constraints: Mapping[str, Constraint], deny: bool) -> Check:
     items = tuple(constraints.items())
 
     def check(c: PolicyContext) -> bool:
@@ -498,14 +551,22 @@ def _args_check(constraints: Mapping[str, Constraint]) -> Check:
             return False
         args = c.request.args
         for name, con in items:
-            if name not in args or not con.satisfied_by(args[name]):
+            if name not in args or not con.evaluable(args[name]):
+                # Missing or of the wrong type: a deny rule counts it as matched (Cedar
+                # denies on the evaluation error too), an allow rule as not matched.
+                if deny:
+                    continue
+                return False
+            if not con.satisfied_by(args[name]):
                 return False
         return True
 
     return check
 
 
-def _compile_conditions(w: Conditions) -> tuple[Check, ...]:
+def _compile_conditions(w: Conditions, deny: bool) -> tuple[Check, ...]:
+    """The checks of ``w``; in a deny rule an ``args`` condition on a missing or mistyped
+    argument holds (it cannot be evaluated: fail closed)."""
     checks: list[Check] = []
     if w.max_depth is not None:
         n = w.max_depth
@@ -548,7 +609,7 @@ def _compile_conditions(w: Conditions) -> tuple[Check, ...]:
     if w.environment is not None:
         checks.append(_attributes(w.environment, lambda c: c.environment))
     if w.args is not None:
-        checks.append(_args_check(w.args))
+        checks.append(_args_check(w.args, deny))
     if w.time is not None:
         checks.append(_time_check(w.time))
     return tuple(checks)
@@ -582,7 +643,7 @@ def _compile(rule: Rule) -> _Compiled:
         accept="accept" in rule.actions and rule.when.args is None,
         tool=compile_pattern(rule.tool, "."),
         resource=compile_pattern(rule.resource, "/"),
-        checks=_compile_conditions(rule.when),
+        checks=_compile_conditions(rule.when, rule.effect == "deny"),
         reason=rule.reason or f"{verb} by rule {rule.id}",
     )
 
@@ -601,7 +662,6 @@ def _wire(document: PolicyDocument) -> dict[str, Any]:
 
 
 Candidates = tuple[tuple[_Compiled, ...], tuple[_Compiled, ...]]
-NO_RULE = "no rule allows it"
 
 
 class RulesPolicy:
@@ -628,7 +688,7 @@ class RulesPolicy:
         self.document = document
         self.source = source
         sha = hashlib.sha256(rfc8785.dumps(_wire(document))).digest()
-        self.digest = "rules:" + base64.urlsafe_b64encode(sha).rstrip(b"=").decode("ascii")
+        self.digest = "rules:" + b64url_encode(sha)
         compiled = tuple(_compile(r) for r in document.rules)
         self._invoke = tuple(r for r in compiled if r.invoke)
         self._accept = tuple(r for r in compiled if r.accept)

@@ -8,7 +8,7 @@ Select a store by URL with :func:`open_store`: ``memory://`` (one process, tests
 ``sqlite:///relative.sqlite`` or ``sqlite:////absolute/path.sqlite`` (the default: one
 file, safe across the processes of one host), ``redis://[:password@]host:port/db``,
 ``rediss://...`` (TLS) or ``unix:///path/redis.sock?db=0`` for a fleet (extra
-``delegation[redis]``; Redis Cluster is not supported: a revocation check is one MGET).
+``delegation[redis]``; Redis Cluster is not supported: a revocation check is one multi-key script).
 """
 
 from __future__ import annotations

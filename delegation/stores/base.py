@@ -1,9 +1,10 @@
 """What every store backend provides, and what is built on it.
 
-A backend implements three primitives on namespaced keys: ``first_use`` (atomic
-set-if-absent with an expiry), ``put`` (set, optionally expiring) and ``get_many`` (one
-round trip). Revocations, task records, elevations and single acceptance are built on
-them here, once, so memory, SQLite and Redis behave the same (one contract test-suite).
+A backend implements four primitives on namespaced keys: ``first_use`` (atomic
+set-if-absent with an expiry), ``put`` (set, optionally expiring), ``lengthen`` (atomic
+set-unless-a-live-entry-outlasts-it) and ``get_many`` (one round trip). Revocations,
+task records, elevations and single acceptance are built on them here, once, so memory,
+SQLite and Redis behave the same (one contract test-suite).
 Every failure of a backend raises ``StoreUnavailable``: callers deny.
 """
 
@@ -14,11 +15,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from ..errors import StoreUnavailable
+from ..errors import InvalidInput, StoreUnavailable
 
-__all__ = ["KVStore", "RevocationKind"]
+__all__ = ["KVStore", "RevocationKind", "check_text"]
 
 RevocationKind = Literal["token", "jti", "task", "key"]
+
+
+def check_text(*texts: str) -> None:
+    """Refuse text no store can encode (unpaired surrogates): ``invalid_input``."""
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f"{text!r} is not valid Unicode text (unpaired surrogate)") from None
 
 
 class KVStore(ABC):
@@ -33,6 +43,14 @@ class KVStore(ABC):
     @abstractmethod
     def put(self, ns: str, key: str, value: str, *, until: float | None, now: float) -> None:
         """Set ``ns``/``key`` to ``value``, forgotten at ``until`` (None: kept)."""
+
+    @abstractmethod
+    def lengthen(self, ns: str, key: str, value: str, *, until: float | None, now: float) -> None:
+        """Set ``ns``/``key`` unless a live entry already lasts as long (None: for ever).
+
+        One atomic step, so of concurrent writers the latest expiry wins whatever their
+        order; an entry is never shortened, and one kept for ever is never given an expiry.
+        """
 
     @abstractmethod
     def get_many(self, ns: str, keys: Iterable[str], *, now: float) -> dict[str, str]:
@@ -50,8 +68,10 @@ class KVStore(ABC):
 
         Pass ``until`` = the latest expiry of what it revokes, so the store does not grow
         without bound; ``now`` is only used to compute a relative expiry (Redis).
+        A revocation only ever lengthens: the later expiry of two wins, "never" (None)
+        beats any expiry, and one already past changes nothing.
         """
-        self.put("rev", f"{kind}:{value}", "1", until=until, now=now)
+        self.lengthen("rev", f"{kind}:{value}", "1", until=until, now=now)
 
     def first_revoked(
         self, items: list[tuple[RevocationKind, str]], now: float

@@ -10,6 +10,13 @@ from .base import KVStore
 __all__ = ["MemoryStore"]
 
 
+def _outlasts(held: float | None, until: float | None, now: float) -> bool:
+    """True when an entry held until ``held`` is live and lasts at least until ``until``."""
+    if held is None:
+        return True
+    return held > now and until is not None and held >= until
+
+
 class MemoryStore(KVStore):
     """Every namespace in one dict, guarded by a lock.
 
@@ -40,6 +47,13 @@ class MemoryStore(KVStore):
 
     def put(self, ns: str, key: str, value: str, *, until: float | None, now: float) -> None:
         with self._lock:
+            self._data[(ns, key)] = (value, until)
+
+    def lengthen(self, ns: str, key: str, value: str, *, until: float | None, now: float) -> None:
+        with self._lock:
+            held = self._data.get((ns, key))
+            if held is not None and _outlasts(held[1], until, now):
+                return
             self._data[(ns, key)] = (value, until)
 
     def get_many(self, ns: str, keys: Iterable[str], *, now: float) -> dict[str, str]:

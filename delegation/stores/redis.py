@@ -7,7 +7,8 @@ like the memory and SQLite stores under an injected clock; the entry's Redis TTL
 the store does not grow without bound.
 
 ``first_use`` is one server-side script (read the held expiry, set if absent or lapsed),
-so two verifiers racing the same proof cannot both win. Any failure of the client or
+so two verifiers racing the same proof cannot both win; ``lengthen`` (revocations) is one
+script too (read the held expiry, replace it only with a later one). Any failure of the client or
 the server raises ``StoreUnavailable`` naming the server (never its password).
 
 Needs the extra: ``pip install 'delegation[redis]'``.
@@ -21,7 +22,7 @@ from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..errors import ConfigurationError, StoreUnavailable
-from .base import KVStore
+from .base import KVStore, check_text
 
 try:
     import redis
@@ -38,21 +39,70 @@ __all__ = ["RedisStore"]
 _MAX_TTL_MS = 2**53
 
 #: Every value is stored as ``"{until}|{value}"`` (``until`` empty: kept for ever).
-#: KEYS[1] = the proof key; ARGV = entry, now, TTL in ms. 1 if recorded, 0 if held.
-_FIRST_USE = """
+#: Shared head of the scripts: ``held`` (the entry, or false), ``head`` ('' when kept for
+#: ever) and ``held_until`` (a number); a damaged entry is an error, never "absent".
+_READ_HELD = """
+local function num(text)
+  if text == 'inf' then return math.huge end
+  return tonumber(text)
+end
 local held = redis.call('GET', KEYS[1])
+local head, held_until
 if held then
-  local head = string.match(held, '^([^|]*)|')
-  local held_until = head and tonumber(head)
+  head = string.match(held, '^([^|]*)|')
+  held_until = head and num(head)
   if head == nil or (head ~= '' and held_until == nil) then
     return redis.error_reply('damaged entry ' .. KEYS[1])
   end
-  if head == '' or held_until > tonumber(ARGV[2]) then
-    return 0
-  end
+end
+"""
+
+#: KEYS[1] = the proof key; ARGV = entry, now, TTL in ms. 1 if recorded, 0 if held.
+_FIRST_USE = (
+    _READ_HELD
+    + """
+if held and (head == '' or held_until > num(ARGV[2])) then
+  return 0
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return 1
+"""
+)
+
+#: KEYS[1] = the entry; ARGV = entry, now, TTL in ms, new until ('' = for ever).
+#: Replaces the entry only when it is absent, lapsed, or ends before the new one.
+_LENGTHEN = (
+    _READ_HELD
+    + """
+if held and head == '' then
+  return 0
+end
+if held and held_until > num(ARGV[2]) and ARGV[4] ~= '' and held_until >= num(ARGV[4]) then
+  return 0
+end
+if ARGV[4] == '' then
+  redis.call('SET', KEYS[1], ARGV[1])
+elseif tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+"""
+)
+
+#: KEYS = the entries wanted. Their raw values (false: absent); any key that holds a
+#: list, set or other non-string fails the whole read (MGET would read it as absent).
+_GET_MANY = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local held = redis.pcall('GET', key)
+  if type(held) == 'table' and held.err then
+    return redis.error_reply('damaged entry ' .. key .. ': ' .. held.err)
+  end
+  out[i] = held
+end
+return out
 """
 
 
@@ -109,6 +159,8 @@ class RedisStore(KVStore):
         self.prefix = prefix
         self.where = _describe(client)
         self._first_use = client.register_script(_FIRST_USE)
+        self._lengthen = client.register_script(_LENGTHEN)
+        self._get_many = client.register_script(_GET_MANY)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "delegation:", timeout: float = 2.0) -> RedisStore:
@@ -159,6 +211,7 @@ class RedisStore(KVStore):
     def _key(self, ns: str, key: str) -> str:
         if ":" in ns:
             raise ConfigurationError(f"store namespace {ns!r} must not contain ':'")
+        check_text(key)
         return f"{self.prefix}{ns}:{key}"
 
     def _fail(self, exc: BaseException) -> NoReturn:
@@ -195,17 +248,28 @@ class RedisStore(KVStore):
         except (RedisError, OSError) as exc:
             self._fail(exc)
 
+    def lengthen(self, ns: str, key: str, value: str, *, until: float | None, now: float) -> None:
+        if until is None:
+            entry, ttl, bound = f"|{value}", 0, ""
+        else:
+            bound = repr(float(until))
+            entry, ttl = f"{bound}|{value}", _ttl_ms(until, now)
+        try:
+            self._lengthen(keys=[self._key(ns, key)], args=[entry, repr(float(now)), ttl, bound])
+        except (RedisError, OSError) as exc:
+            self._fail(exc)
+
     def get_many(self, ns: str, keys: Iterable[str], *, now: float) -> dict[str, str]:
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return {}
         names = [self._key(ns, k) for k in wanted]
         try:
-            raws = self._client.mget(names)
+            raws = self._get_many(keys=names)
         except (RedisError, OSError) as exc:
             self._fail(exc)
         if not isinstance(raws, list) or len(raws) != len(wanted):
-            raise StoreUnavailable(f"Redis store {self.where} gave a malformed MGET reply")
+            raise StoreUnavailable(f"Redis store {self.where} gave a malformed read reply")
         out: dict[str, str] = {}
         for key, raw in zip(wanted, raws, strict=True):
             if raw is None:

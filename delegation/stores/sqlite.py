@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable
 
 from ..errors import StoreUnavailable
-from .base import KVStore
+from .base import KVStore, check_text
 
 __all__ = ["SQLiteStore"]
 
@@ -63,6 +63,9 @@ class SQLiteStore(KVStore):
                 return self._db.execute(sql, params)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite store {self.path} failed: {exc}") from None
+        except UnicodeEncodeError:  # an unpaired surrogate in a key: the caller's input
+            check_text(*(p for p in params if isinstance(p, str)))
+            raise
 
     def _sweep(self, now: float) -> None:
         self._writes += 1
@@ -84,6 +87,17 @@ class SQLiteStore(KVStore):
             "INSERT INTO kv (ns, key, value, until) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, until = excluded.until",
             (ns, key, value, until),
+        )
+        self._sweep(now)
+
+    def lengthen(self, ns: str, key: str, value: str, *, until: float | None, now: float) -> None:
+        # One statement: the row is replaced only if it has lapsed or the new expiry is later.
+        self._run(
+            "INSERT INTO kv (ns, key, value, until) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, until = excluded.until "
+            "WHERE kv.until IS NOT NULL AND (kv.until <= ? OR excluded.until IS NULL "
+            "OR excluded.until > kv.until)",
+            (ns, key, value, until, now),
         )
         self._sweep(now)
 

@@ -56,6 +56,24 @@ def _writer(url: str, barrier: Any, out: Any, seed: int) -> None:
         out.put(("error", traceback.format_exc()))
 
 
+def _lengthener(url: str, barrier: Any, out: Any, seed: int) -> None:
+    """Worker: revoke two shared keys with interleaved expiries (worker 0 once for ever)."""
+    try:
+        store = open_store(url)
+        try:
+            barrier.wait(timeout=60)
+            for j in range(WRITES):
+                until = T0 + 1 + j * WORKERS + seed
+                store.revoke("key", "race", until=until, now=T0)
+                forever = seed == 0 and j == WRITES // 2
+                store.revoke("task", "never", until=None if forever else until, now=T0)
+            out.put(("ok", None))
+        finally:
+            store.close()
+    except BaseException:
+        out.put(("error", traceback.format_exc()))
+
+
 def _run(target: Callable[..., None], url: str) -> list[Any]:
     """Run ``WORKERS`` spawned processes of ``target`` on ``url``; their results."""
     ctx = mp.get_context("spawn")
@@ -117,5 +135,18 @@ def test_processes_writing_at_once_lose_no_write(shared_url: str) -> None:
         assert store.get_record("task", "w3-59", now=T0) == {"w": 3, "j": 59}
         assert store.first_revoked([("task", "shared")], now=T0) == ("task", "shared")
         assert store.first_revoked([("jti", "w0-0")], now=T0 + 600) is None  # until lapsed
+    finally:
+        store.close()
+
+
+def test_processes_revoking_at_once_keep_the_longest(shared_url: str) -> None:
+    """Concurrent revocations of one key keep the latest expiry; "never" survives them all."""
+    _run(_lengthener, shared_url)
+    store = open_store(shared_url)
+    try:
+        last = T0 + WORKERS * WRITES  # the latest expiry any worker wrote
+        assert store.first_revoked([("key", "race")], now=last - 0.5) == ("key", "race")
+        assert store.first_revoked([("key", "race")], now=last) is None
+        assert store.first_revoked([("task", "never")], now=T0 + 1e9) == ("task", "never")
     finally:
         store.close()

@@ -210,7 +210,7 @@ def test_default_deny_and_forbid() -> None:
 
 def test_accept_evaluates_every_capability() -> None:
     policy = CedarPolicy(
-        '@id("crm") permit (principal, action == Action::"accept", resource)'
+        '@id("crm") permit (principal, action == Delegation::Action::"accept", resource)'
         ' when { context.action == "accept" && context.tool like "crm.*" };'
     )
     caps = (Capability(tool="crm.read"), Capability(tool="crm.write"))
