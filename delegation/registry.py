@@ -1,6 +1,6 @@
 """The registry: trusted roots, and (optionally) agent id -> keys, role, baseline.
 
-The file format (DESIGN "Files")::
+The file format::
 
     {"roots":  {"spiffe://acme.example/orchestrator": {"keys": [{...public JWK...}]}},
      "agents": {"spiffe://acme.example/agent/planner": {"keys": [{...}], "role": "planner",

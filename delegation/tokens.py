@@ -147,7 +147,7 @@ class Confirmation(_Closed):
 
 
 class DelegationClaims(_Closed):
-    """Claims of one delegation hop (DESIGN "Wire format")."""
+    """Claims of one delegation hop (docs/wire-format.md)."""
 
     iss: AgentId
     sub: AgentId
@@ -183,7 +183,7 @@ class ProofRequest(_Closed):
 
 
 class ProofClaims(_Closed):
-    """Claims of a proof of possession (DESIGN "Proof of possession")."""
+    """Claims of a proof of possession (docs/wire-format.md)."""
 
     iss: AgentId
     aud: AgentId

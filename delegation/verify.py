@@ -1,4 +1,4 @@
-"""Verification: every check of DESIGN "Verification", in order, in one call.
+"""Verification: every check, in a fixed order, in one call (docs/concepts.md).
 
 1. size and shape      2. headers          3. root             4. links and identities
 5. time                6. attenuation      7. revocation       8. proof of possession
