@@ -27,11 +27,13 @@ from delegation import (
 from delegation._files import read_text
 
 __all__ = [
+    "MAX_CLOCK_SKEW",
     "MAX_DURATION",
     "caps",
     "iso",
     "load_public",
     "parse_args_kv",
+    "parse_clock_skew",
     "parse_duration",
     "parse_time",
     "read_chain",
@@ -61,6 +63,25 @@ def parse_duration(text: str) -> int:
             f"duration {text!r} is too long: the maximum is 365d ({MAX_DURATION} seconds)"
         )
     return seconds
+
+
+MAX_CLOCK_SKEW = 600
+"""The most clock skew ``verify --clock-skew`` allows (10 minutes): more would keep
+expired proofs, whose whole life is at most 2 minutes, valid for much longer than that."""
+
+
+def parse_clock_skew(text: str) -> int:
+    """Whole seconds from 0 to :data:`MAX_CLOCK_SKEW` (``--clock-skew``). Raises ``InvalidInput``.
+
+    >>> parse_clock_skew("30"), parse_clock_skew("0")
+    (30, 0)
+    """
+    value = text.strip()
+    if not value.isascii() or not value.isdigit() or int(value[:8]) > MAX_CLOCK_SKEW:
+        raise InvalidInput(
+            f"--clock-skew {text!r} must be whole seconds from 0 to {MAX_CLOCK_SKEW}"
+        )
+    return int(value)
 
 
 def parse_time(text: str) -> float:
