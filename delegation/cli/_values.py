@@ -25,10 +25,12 @@ from delegation import (
     PublicKey,
 )
 from delegation._files import read_text
+from delegation.tokens import check_agent_id
 
 __all__ = [
     "MAX_CLOCK_SKEW",
     "MAX_DURATION",
+    "agent_id",
     "caps",
     "iso",
     "load_public",
@@ -44,6 +46,18 @@ _DURATION = re.compile(r"(-?\d+)([smhd]?)")
 MAX_DURATION = 365 * 86400
 """The longest duration the command line takes (365d); lifetimes have lower limits."""
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def agent_id(value: str, flag: str) -> str:
+    """``value`` if it is an agent id (an ASCII URI), checked before any file is read.
+
+    Raises ``InvalidInput`` saying "invalid agent id" and naming ``flag``: the library would
+    otherwise report the id through whatever it checks first (a key file's owner, say).
+
+    >>> agent_id("spiffe://acme.example/agent/planner", "--agent")
+    'spiffe://acme.example/agent/planner'
+    """
+    return check_agent_id(value, what=f"invalid agent id: {flag}", error=InvalidInput)
 
 
 def parse_duration(text: str) -> int:

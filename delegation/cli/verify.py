@@ -33,6 +33,7 @@ from delegation.audit import VerifyEvent
 from ._common import EXIT_DENIED, EXIT_OK, State, Subcommands, dump, state_options, wants_json
 from ._values import (
     MAX_CLOCK_SKEW,
+    agent_id,
     iso,
     parse_args_kv,
     parse_clock_skew,
@@ -61,6 +62,7 @@ def cmd_verify(ns: argparse.Namespace) -> int:
     # Flags, then files, then the stores: an input error leaves no store or log behind.
     request = Request(tool=ns.tool, resource=ns.resource, args=parse_args_kv(ns.arg or []))
     labels = parse_args_kv(ns.label or [], flag="--label")
+    agent_id(ns.aud, "--aud")
     clock = FixedClock(parse_time(ns.at)) if ns.at is not None else None
     limits = Limits(clock_skew=parse_clock_skew(ns.clock_skew))
     chain_text = read_input(ns.chain, what="chain")
