@@ -27,7 +27,7 @@ from typing import Annotated, Any, BinaryIO, Literal, Protocol, runtime_checkabl
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, ValidationError
 
 from .capabilities import Capability
-from .clock import Clock, SystemClock
+from .clock import Clock, or_system_clock
 from .errors import ConfigurationError, FileError, InvalidAuditRecord, StoreUnavailable
 from .keys import thumbprint
 from .tokens import DelegationClaims, UnverifiedToken
@@ -330,7 +330,7 @@ class MemoryAudit:
 
     def __init__(self, clock: Clock | None = None) -> None:
         self.records: list[dict[str, Any]] = []
-        self._clock = clock or SystemClock()
+        self._clock = or_system_clock(clock)
         self._lock = threading.Lock()
 
     def append(self, event: AuditEvent) -> None:
@@ -379,7 +379,7 @@ class JsonlAudit:
 
     def __init__(self, path: str | os.PathLike[str], clock: Clock | None = None) -> None:
         self.path = Path(path)
-        self._clock = clock or SystemClock()
+        self._clock = or_system_clock(clock)
         self._lock = threading.Lock()
 
     def append(self, event: AuditEvent) -> None:

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ._files import read_json_object, write_json
+from ._ids import check_agent_id
 from .capabilities import Capability
 from .errors import DelegationError, InvalidRegistry
 from .keys import PublicKey
-from .tokens import check_agent_id
 
 __all__ = ["AgentEntry", "Registry"]
 

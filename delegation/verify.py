@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from ._cache import TokenCache
+from ._ids import check_agent_id
 from .audit import (
     AcceptEvent,
     AuditSink,
@@ -37,7 +38,7 @@ from .checks import (
     signature_problem,
     time_problems,
 )
-from .clock import Clock, SystemClock
+from .clock import Clock, or_system_clock
 from .errors import (
     ActionNotGranted,
     AlreadyAccepted,
@@ -73,7 +74,6 @@ from .tokens import (
     DelegationClaims,
     ProofClaims,
     UnverifiedToken,
-    check_agent_id,
     parse_jws,
 )
 
@@ -225,7 +225,7 @@ class Verifier:
         self.policy = policy
         self.revocations, self.replay = _stores(revocations, replay)
         self.audit = audit
-        self.clock = clock or SystemClock()
+        self.clock = or_system_clock(clock)
         self.limits = limits or Limits()
         self.algorithms = algs
         self.environment: Mapping[str, Any] = MappingProxyType(dict(environment or {}))
