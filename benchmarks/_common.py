@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -32,8 +33,10 @@ from delegation import (
     Verifier,
     parse_unverified,
 )
-from delegation.mint import new_jti
-from delegation.tokens import PROOF_TYP, ProofClaims, ProofRequest, encode_jws
+
+# The tests' forging helpers (tests/forging.py): the one place raw JWS are signed by hand.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from forging import forge
 
 __all__ = [
     "ARGS",
@@ -167,23 +170,8 @@ class World:
         ``Delegator.prove`` refuses to sign one; a compromised holder would not. For the
         self-checks: every verifier under test must deny it.
         """
-        holder = self.agents[len(chain) - 1]
-        leaf = parse_unverified(chain)[-1]
-        now = int(self.clock.now())
-        claims = ProofClaims(
-            iss=holder.agent,
-            aud=TOOL_AUD,
-            iat=now,
-            exp=now + 60,
-            jti=new_jti(),
-            chn=leaf.token_id,
-            req=ProofRequest(
-                tool=request.tool, resource=request.resource, args=request.args_digest
-            ),
-        )
-        return encode_jws(
-            holder.private_key, holder.alg, holder.kid, PROOF_TYP, claims.model_dump()
-        )
+        req = {"tool": request.tool, "resource": request.resource, "args": request.args_digest}
+        return forge(self.prove(chain), signer=self.agents[len(chain) - 1], claims={"req": req})
 
 
 def signing_input_sizes(chain: Chain, proof: str) -> list[int]:

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter,
 from pydantic_core import from_json
 
 from .capabilities import Capability
-from .clock import Clock, SystemClock
+from .clock import Clock, or_system_clock
 from .errors import ConfigurationError, FileError, InvalidAuditRecord, StoreUnavailable
 from .keys import thumbprint
 from .tokens import DelegationClaims, UnverifiedToken
@@ -452,7 +452,7 @@ class MemoryAudit:
 
     def __init__(self, clock: Clock | None = None) -> None:
         self.records: list[dict[str, Any]] = []
-        self._clock = clock or SystemClock()
+        self._clock = or_system_clock(clock)
         self._lock = threading.Lock()
 
     def append(self, event: AuditEvent) -> None:
@@ -501,7 +501,7 @@ class JsonlAudit:
 
     def __init__(self, path: str | os.PathLike[str], clock: Clock | None = None) -> None:
         self.path = Path(path)
-        self._clock = clock or SystemClock()
+        self._clock = or_system_clock(clock)
         self._lock = threading.Lock()
 
     def append(self, event: AuditEvent) -> None:

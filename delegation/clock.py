@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "FixedClock", "SystemClock"]
+__all__ = ["Clock", "FixedClock", "SystemClock", "or_system_clock"]
 
 
 @runtime_checkable
@@ -44,3 +44,12 @@ class FixedClock:
 
     def set(self, t: float) -> None:
         self._t = float(t)
+
+
+def or_system_clock(clock: Clock | None) -> Clock:
+    """``clock``, or the machine's clock when none was given: every class's default.
+
+    >>> c = FixedClock(5.0); or_system_clock(c) is c, type(or_system_clock(None)).__name__
+    (True, 'SystemClock')
+    """
+    return clock if clock is not None else SystemClock()

@@ -53,6 +53,14 @@ The tree::
 
     SecurityWarning (a UserWarning)   allowed but risky
 
+Three codes are outcomes, not exceptions: nothing raises them, but they appear where codes
+do (audit records, the command line's JSON) and are pinned with the rest.
+:func:`error_codes` maps them to ``None``; :data:`OUTCOME_CODES` says what each means::
+
+    allowed          an audit record of a decision that allowed
+    audit_tampered   ``audit verify`` / ``AuditReport.to_dict``: the hash chain is broken
+    usage_error      the command line could not parse its arguments (exit 2)
+
 Examples
 --------
 >>> try:
@@ -67,6 +75,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "OUTCOME_CODES",
     "ActMismatch",
     "ActionNotGranted",
     "AlgNotAllowed",
@@ -420,15 +429,29 @@ class SecurityWarning(UserWarning):
     """Allowed but risky: a broad capability that may still be re-delegated, and so on."""
 
 
-def error_codes() -> dict[str, type[DelegationError]]:
-    """Map every stable code to its exception class.
+OUTCOME_CODES: dict[str, str] = {
+    "allowed": "an audit record of a decision that allowed (verify, accept)",
+    "audit_tampered": "an audit log's hash chain is broken (audit verify, AuditReport)",
+    "usage_error": "the command line could not parse its arguments (exit 2)",
+}
+"""Codes that are outcomes rather than exceptions: nothing raises them, but they appear in
+audit records and the command line's JSON, so they are as stable as the error codes."""
+
+
+def error_codes() -> dict[str, type[DelegationError] | None]:
+    """Map every stable code to its exception class, or to ``None`` for an outcome code.
+
+    The outcome codes (:data:`OUTCOME_CODES`: ``allowed``, ``audit_tampered``,
+    ``usage_error``) are never raised, so they have no class.
 
     Examples
     --------
     >>> error_codes()["expired"].__name__
     'Expired'
+    >>> error_codes()["allowed"] is None
+    True
     """
-    out: dict[str, type[DelegationError]] = {}
+    out: dict[str, type[DelegationError] | None] = dict.fromkeys(OUTCOME_CODES)
     todo: list[type[DelegationError]] = [DelegationError]
     while todo:
         cls = todo.pop()

@@ -7,17 +7,16 @@ hold), so mistakes surface at the hand-off rather than at the far end.
 
 from __future__ import annotations
 
-import secrets
 import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._jose import b64url_encode
+from ._ids import check_agent_id, new_jti
 from .audit import AuditSink, DelegateEvent, MintEvent, TokenFacts
 from .capabilities import Capability, Request, allows, covers
 from .checks import attenuation_problems, first, time_problems
-from .clock import Clock, SystemClock
+from .clock import Clock, or_system_clock
 from .errors import (
     ActionNotGranted,
     DepthExceeded,
@@ -47,20 +46,14 @@ from .tokens import (
     ProofRequest,
     ReceiptClaims,
     UnverifiedToken,
-    check_agent_id,
     encode_jws,
     parse_jws,
 )
 from .verify import VerifiedChain
 
-__all__ = ["Delegator", "new_jti"]
+__all__ = ["Delegator", "new_jti"]  # new_jti re-exported from _ids (benchmarks use it)
 
 CapabilityLike = Capability | Mapping[str, Any] | str
-
-
-def new_jti() -> str:
-    """128 random bits, base64url."""
-    return b64url_encode(secrets.token_bytes(16))
 
 
 def _caps(caps: Iterable[CapabilityLike]) -> list[Capability]:
@@ -107,7 +100,7 @@ class Delegator:
         registry: Registry | None = None,
     ) -> None:
         self.key = key
-        self.clock = clock or SystemClock()
+        self.clock = or_system_clock(clock)
         self.limits = limits or Limits()
         self.audit = audit
         self.tasks = tasks

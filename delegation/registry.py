@@ -1,6 +1,6 @@
 """The registry: trusted roots, and (optionally) agent id -> keys, role, baseline.
 
-The file format (DESIGN "Files")::
+The file format::
 
     {"roots":  {"spiffe://acme.example/orchestrator": {"keys": [{...public JWK...}]}},
      "agents": {"spiffe://acme.example/agent/planner": {"keys": [{...}], "role": "planner",
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ._files import read_json_object, write_json
+from ._ids import check_agent_id
 from .capabilities import Capability
 from .errors import DelegationError, InvalidRegistry
 from .keys import PublicKey
-from .tokens import check_agent_id
 
 __all__ = ["AgentEntry", "Registry"]
 

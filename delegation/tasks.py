@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ._ids import check_agent_id, new_jti
 from .audit import (
     AuditEvent,
     AuditSink,
@@ -32,7 +33,7 @@ from .audit import (
     TaskOpenEvent,
 )
 from .capabilities import Capability
-from .clock import Clock, SystemClock
+from .clock import Clock, or_system_clock
 from .errors import (
     DelegationError,
     InvalidInput,
@@ -44,7 +45,6 @@ from .errors import (
 )
 from .limits import Limits
 from .stores.base import KVStore, RevocationKind
-from .tokens import check_agent_id
 
 __all__ = ["MAX_TASK_TTL", "Elevation", "TaskInfo", "Tasks"]
 
@@ -130,7 +130,7 @@ class Tasks:
     ) -> None:
         self.store = store
         self.audit = audit
-        self.clock = clock or SystemClock()
+        self.clock = or_system_clock(clock)
         self.limits = limits or Limits()
         self.max_ttl = max_ttl
 
@@ -233,8 +233,6 @@ class Tasks:
         if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
             raise InvalidInput(f"elevation ttl must be a positive number of seconds, not {ttl!r}")
         now = self.clock.now()
-        from .mint import new_jti
-
         elevation = Elevation(
             id=f"elv-{new_jti()}",
             task=task,

@@ -32,6 +32,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from ._ids import check_agent_id
 from ._jose import b64url_decode, json_object, split_compact, token_id_of
 from .capabilities import Capability
 from .errors import DelegationError, MalformedError, OversizedError
@@ -47,7 +48,6 @@ __all__ = [
     "ProofRequest",
     "ReceiptClaims",
     "UnverifiedToken",
-    "act_from_path",
     "act_path",
     "check_agent_id",
     "encode_jws",
@@ -63,21 +63,7 @@ RECEIPT_TYP = "deleg-receipt+jwt"
 _MAX_CHAIN_TOKENS = 256
 _MAX_TOKEN_BYTES = 64 * 1024
 
-_AGENT_ID = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[\x21-\x7e]+")
 _B64_ID = re.compile(r"[A-Za-z0-9_-]{16,86}")
-
-
-def check_agent_id(
-    value: str, *, what: str = "agent id", error: type[DelegationError] = MalformedError
-) -> str:
-    """An agent id must be an ASCII URI (``scheme:rest``, no spaces): no homoglyphs.
-
-    >>> check_agent_id("spiffe://acme.example/agent/planner")
-    'spiffe://acme.example/agent/planner'
-    """
-    if not isinstance(value, str) or len(value) > 512 or not _AGENT_ID.fullmatch(value):
-        raise error(f"{what} {value!r} is not an ASCII URI (scheme:rest, no spaces)")
-    return value
 
 
 # Patterns are checked by pydantic-core's Rust regex engine: no Python call per claim.
@@ -123,23 +109,6 @@ def act_path(act: Act) -> list[str]:
     return out[::-1]
 
 
-def act_from_path(path: Iterable[str]) -> Act:
-    """Nest actors given oldest first, newest outermost.
-
-    >>> act_from_path(["x:a", "x:b"])
-    {'sub': 'x:b', 'act': {'sub': 'x:a'}}
-    """
-    node: Act | None = None
-    for sub in path:
-        new: Act = {"sub": sub}
-        if node is not None:
-            new["act"] = node
-        node = new
-    if node is None:
-        raise ValueError("an act claim needs at least one actor")
-    return node
-
-
 class Confirmation(_Closed):
     """RFC 7800 ``cnf``: the key that alone may sign the next hop or a proof."""
 
@@ -147,7 +116,7 @@ class Confirmation(_Closed):
 
 
 class DelegationClaims(_Closed):
-    """Claims of one delegation hop (DESIGN "Wire format")."""
+    """Claims of one delegation hop (docs/wire-format.md)."""
 
     iss: AgentId
     sub: AgentId
@@ -183,7 +152,7 @@ class ProofRequest(_Closed):
 
 
 class ProofClaims(_Closed):
-    """Claims of a proof of possession (DESIGN "Proof of possession")."""
+    """Claims of a proof of possession (docs/wire-format.md)."""
 
     iss: AgentId
     aud: AgentId
@@ -368,10 +337,6 @@ class Chain:
     def to_json(self) -> list[str]:
         """The JSON form: a list of compact tokens, root first."""
         return list(self._tokens)
-
-    def leaf(self) -> UnverifiedToken:
-        """The last token, parsed but **not verified**."""
-        return parse_jws(self._tokens[-1], DelegationClaims, what="leaf token")
 
 
 def parse_unverified(chain: Chain | str) -> list[UnverifiedToken]:

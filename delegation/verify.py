@@ -1,4 +1,4 @@
-"""Verification: every check of DESIGN "Verification", in order, in one call.
+"""Verification: every check, in a fixed order, in one call (docs/concepts.md).
 
 1. size and shape      2. headers          3. root             4. links and identities
 5. time                6. attenuation      7. revocation       8. proof of possession
@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from ._cache import TokenCache
+from ._ids import check_agent_id
 from .audit import (
     AcceptEvent,
     AuditSink,
@@ -37,7 +38,7 @@ from .checks import (
     signature_problem,
     time_problems,
 )
-from .clock import Clock, SystemClock
+from .clock import Clock, or_system_clock
 from .errors import (
     ActionNotGranted,
     AlreadyAccepted,
@@ -73,7 +74,6 @@ from .tokens import (
     DelegationClaims,
     ProofClaims,
     UnverifiedToken,
-    check_agent_id,
     parse_jws,
 )
 
@@ -225,7 +225,7 @@ class Verifier:
         self.policy = policy
         self.revocations, self.replay = _stores(revocations, replay)
         self.audit = audit
-        self.clock = clock or SystemClock()
+        self.clock = or_system_clock(clock)
         self.limits = limits or Limits()
         self.algorithms = algs
         self.environment: Mapping[str, Any] = MappingProxyType(dict(environment or {}))

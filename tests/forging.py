@@ -92,6 +92,6 @@ def payload_bytes(token: str) -> bytes:
 
 
 def token_id(token: str) -> str:
-    """DESIGN token id: base64url(SHA-256(header.payload)), computed independently."""
+    """The token id: base64url(SHA-256(header.payload)), computed independently."""
     signing_input = token.rsplit(".", 1)[0].encode("ascii")
     return b64e(hashlib.sha256(signing_input).digest())

@@ -1,6 +1,6 @@
 """The ``delegation`` command: keys, registries, minting, proving, verifying, auditing.
 
-A thin edge over the public API (DESIGN "CLI contract"). Conventions:
+A thin edge over the public API (docs/cli.md). Conventions:
 
 * Exit codes: 0 success / allowed; 1 ``verify`` denied or ``audit verify`` found tampering
   (or ``demo`` saw a step misbehave); 2 usage or input error (bad flag, missing file,

@@ -25,13 +25,17 @@ from delegation import (
     PublicKey,
 )
 from delegation._files import read_text
+from delegation.tokens import check_agent_id
 
 __all__ = [
+    "MAX_CLOCK_SKEW",
     "MAX_DURATION",
+    "agent_id",
     "caps",
     "iso",
     "load_public",
     "parse_args_kv",
+    "parse_clock_skew",
     "parse_duration",
     "parse_time",
     "read_chain",
@@ -42,6 +46,18 @@ _DURATION = re.compile(r"(-?\d+)([smhd]?)")
 MAX_DURATION = 365 * 86400
 """The longest duration the command line takes (365d); lifetimes have lower limits."""
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def agent_id(value: str, flag: str) -> str:
+    """``value`` if it is an agent id (an ASCII URI), checked before any file is read.
+
+    Raises ``InvalidInput`` saying "invalid agent id" and naming ``flag``: the library would
+    otherwise report the id through whatever it checks first (a key file's owner, say).
+
+    >>> agent_id("spiffe://acme.example/agent/planner", "--agent")
+    'spiffe://acme.example/agent/planner'
+    """
+    return check_agent_id(value, what=f"invalid agent id: {flag}", error=InvalidInput)
 
 
 def parse_duration(text: str) -> int:
@@ -61,6 +77,25 @@ def parse_duration(text: str) -> int:
             f"duration {text!r} is too long: the maximum is 365d ({MAX_DURATION} seconds)"
         )
     return seconds
+
+
+MAX_CLOCK_SKEW = 600
+"""The most clock skew ``verify --clock-skew`` allows (10 minutes): more would keep
+expired proofs, whose whole life is at most 2 minutes, valid for much longer than that."""
+
+
+def parse_clock_skew(text: str) -> int:
+    """Whole seconds from 0 to :data:`MAX_CLOCK_SKEW` (``--clock-skew``). Raises ``InvalidInput``.
+
+    >>> parse_clock_skew("30"), parse_clock_skew("0")
+    (30, 0)
+    """
+    value = text.strip()
+    if not value.isascii() or not value.isdigit() or int(value[:8]) > MAX_CLOCK_SKEW:
+        raise InvalidInput(
+            f"--clock-skew {text!r} must be whole seconds from 0 to {MAX_CLOCK_SKEW}"
+        )
+    return int(value)
 
 
 def parse_time(text: str) -> float:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from delegation import verify_log
 
-from ._common import EXIT_DENIED, EXIT_OK, Subcommands, emit
+from ._common import EXIT_DENIED, EXIT_OK, Subcommands, emit, wants_json
 
 __all__ = ["add_parser"]
 
@@ -15,6 +16,17 @@ __all__ = ["add_parser"]
 def cmd_audit_verify(ns: argparse.Namespace) -> int:
     report = verify_log(ns.file, expect_head=ns.expect_head)
     payload: dict[str, Any] = {**report.to_dict(), "file": ns.file}
+    if report.ok and report.records == 0:
+        note = (
+            "the log is empty: there is nothing to check, and nothing here can show whether "
+            "records were removed; only --expect-head (the head recorded elsewhere) detects "
+            "a truncated log"
+        )
+        payload.update(empty=True, note=note)
+        emit(ns, payload, f"{ns.file}: empty, 0 records")
+        if not wants_json(ns):
+            print(f"note: {note}", file=sys.stderr)
+        return EXIT_OK
     if report.ok:
         emit(
             ns,

@@ -8,7 +8,7 @@ from pathlib import Path
 from delegation import AgentKey, Capability, FileError, Registry
 
 from ._common import EXIT_OK, Subcommands, emit
-from ._values import load_public
+from ._values import agent_id, load_public
 
 __all__ = ["add_parser"]
 
@@ -20,7 +20,7 @@ def cmd_keygen(ns: argparse.Namespace) -> int:
         for p in (out, pub):
             if p is not None and p.exists():
                 raise FileError(f"{p} exists; refusing to overwrite a key (use --force)")
-    key = AgentKey.generate(ns.agent, alg=ns.alg)
+    key = AgentKey.generate(agent_id(ns.agent, "--agent"), alg=ns.alg)
     key.save(out, public_path=pub)
     payload = {
         "ok": True,
@@ -39,6 +39,7 @@ def cmd_keygen(ns: argparse.Namespace) -> int:
 
 def cmd_registry_add(ns: argparse.Namespace) -> int:
     root = ns.registry_command == "add-root"
+    agent_id(ns.agent, "--agent")
     reg = Registry.load(ns.registry) if Path(ns.registry).exists() else Registry()
     key = load_public(ns.key, agent=ns.agent)
     if root:

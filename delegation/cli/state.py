@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import get_args
 
-from delegation import InvalidInput
+from delegation import DelegationError, InvalidInput, read_log
+from delegation.audit import AcceptEvent, DelegateEvent, MintEvent, TokenFacts, VerifyEvent
 from delegation.stores import RevocationKind
 
-from ._common import EXIT_OK, State, Subcommands, emit, state_options
+from ._common import EXIT_OK, State, Subcommands, emit, state_options, wants_json
 from ._values import iso, parse_duration
 
 __all__ = ["add_parser"]
@@ -23,14 +27,61 @@ def cmd_revoke(ns: argparse.Namespace) -> int:
         raise InvalidInput(f"--{kind} needs a non-empty value")
     until = time.time() + parse_duration(ns.ttl) if ns.ttl is not None else None
     with State(ns.store, ns.audit) as state:
+        known = _known(state, kind, value)  # before the revoke event joins the log
         state.tasks.revoke(kind, value, until=until, reason=ns.reason)
-    payload = {
+    payload: dict[str, object] = {
         "ok": True,
         "revoked": {"kind": kind, "value": value, "until": until},
         "store": ns.store,
+        "known": known,
     }
+    if not known:
+        # Revoking ahead of time is legitimate, but so is a typo: say which this may be.
+        note = (
+            f"{kind} {value} appears neither in the store nor in the audit log {ns.audit}: "
+            "revoked ahead of time (check the value if you meant one already issued)"
+        )
+        payload["note"] = note
+        if not wants_json(ns):
+            print(f"note: {note}", file=sys.stderr)
     emit(ns, payload, f"revoked {kind} {value} in {ns.store} (recorded in {ns.audit})")
     return EXIT_OK
+
+
+def _known(state: State, kind: RevocationKind, value: str) -> bool:
+    """Whether the store or the audit log has ever seen ``value`` as a ``kind``."""
+    if kind == "task" and state.tasks.get(value) is not None:
+        return True
+    if state.store.first_revoked([(kind, value)], time.time()) is not None:
+        return True
+    if not Path(state.audit_path).is_file():
+        return False
+    try:
+        return any(_names(record.event, kind, value) for record in read_log(state.audit_path))
+    except DelegationError:  # a damaged log cannot vouch either way; audit verify says why
+        return False
+
+
+def _names(event: object, kind: RevocationKind, value: str) -> bool:
+    if kind == "task" and getattr(event, "task", None) == value:
+        return True
+    return any(value in _facts(t, kind) for t in _tokens(event))
+
+
+def _tokens(event: object) -> Iterator[TokenFacts]:
+    if isinstance(event, MintEvent | DelegateEvent):
+        yield event.token
+    elif isinstance(event, VerifyEvent | AcceptEvent):
+        yield from event.chain or ()
+
+
+def _facts(t: TokenFacts, kind: RevocationKind) -> tuple[str | None, ...]:
+    return {
+        "token": (t.token_id,),
+        "jti": (t.jti,),
+        "task": (t.task,),
+        "key": (t.kid, t.cnf_kid),
+    }[kind]
 
 
 def cmd_task_open(ns: argparse.Namespace) -> int:

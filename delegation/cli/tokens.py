@@ -20,7 +20,7 @@ from ._common import (
     state_options,
     wants_json,
 )
-from ._values import caps, iso, load_public, parse_args_kv, parse_duration, read_chain
+from ._values import agent_id, caps, iso, load_public, parse_args_kv, parse_duration, read_chain
 
 if TYPE_CHECKING:
     from delegation import UnverifiedToken
@@ -53,6 +53,7 @@ def cmd_grant(ns: argparse.Namespace) -> int:
     ``--task`` makes a fresh task id that no store knows: nothing governs it.
     """
     grants, ttl = caps(ns.cap), parse_duration(ns.ttl)  # flags first, then files
+    agent_id(ns.to, "--to")
     parent = read_chain(ns.chain) if ns.command == "delegate" else None
     key = AgentKey.load(ns.key)
     to_key = load_public(ns.to_key, agent=ns.to)
@@ -82,6 +83,7 @@ def cmd_grant(ns: argparse.Namespace) -> int:
 
 def cmd_prove(ns: argparse.Namespace) -> int:
     args = parse_args_kv(ns.arg or [])
+    agent_id(ns.aud, "--aud")
     chain = read_chain(ns.chain)
     key = AgentKey.load(ns.key)
     leaf = parse_unverified(chain)[-1]

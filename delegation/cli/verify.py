@@ -19,6 +19,7 @@ from delegation import (
     FixedClock,
     InternalError,
     InvalidInput,
+    Limits,
     Policy,
     Registry,
     Request,
@@ -30,7 +31,15 @@ from delegation import (
 from delegation.audit import VerifyEvent
 
 from ._common import EXIT_DENIED, EXIT_OK, State, Subcommands, dump, state_options, wants_json
-from ._values import iso, parse_args_kv, parse_time, read_input
+from ._values import (
+    MAX_CLOCK_SKEW,
+    agent_id,
+    iso,
+    parse_args_kv,
+    parse_clock_skew,
+    parse_time,
+    read_input,
+)
 from .tokens import chain_option, request_options
 
 __all__ = ["POLICY_IN_FORCE", "add_parser"]
@@ -53,7 +62,9 @@ def cmd_verify(ns: argparse.Namespace) -> int:
     # Flags, then files, then the stores: an input error leaves no store or log behind.
     request = Request(tool=ns.tool, resource=ns.resource, args=parse_args_kv(ns.arg or []))
     labels = parse_args_kv(ns.label or [], flag="--label")
+    agent_id(ns.aud, "--aud")
     clock = FixedClock(parse_time(ns.at)) if ns.at is not None else None
+    limits = Limits(clock_skew=parse_clock_skew(ns.clock_skew))
     chain_text = read_input(ns.chain, what="chain")
     proof = read_input(ns.proof, what="proof")
     registry = Registry.load(ns.registry)
@@ -77,6 +88,7 @@ def cmd_verify(ns: argparse.Namespace) -> int:
             replay=store,
             audit=state.audit,
             clock=clock,
+            limits=limits,
         )
         try:
             verified = verifier.verify(chain_text, proof, request, labels=labels)
@@ -141,4 +153,11 @@ def add_parser(subparsers: Subcommands) -> None:
     state_options(p, store="revocations and replay cache", audit="audit log of the decision")
     p.add_argument(
         "--at", metavar="TIME", help="verify as of POSIX seconds or ISO-8601 (default: now)"
+    )
+    p.add_argument(
+        "--clock-skew",
+        metavar="SECONDS",
+        default=str(Limits().clock_skew),
+        help="tolerance for clocks that disagree, applied to iat, nbf and exp of tokens and "
+        f"proofs and to receipt dates (0 to {MAX_CLOCK_SKEW}; default: %(default)s)",
     )

@@ -9,12 +9,11 @@ name is refused with the exact code.
 joserfc refuses algorithms outside its "recommended" set (HS256, RS256, ES256) unless
 ``algorithms=`` names them, so every call passes the algorithm explicitly. It also warns
 that ``EdDSA`` is deprecated by RFC 9864 (``joserfc.errors.SecurityWarning``): our wire
-format pins ``EdDSA`` (DESIGN), so that one warning is ignored here.
+format pins ``EdDSA``, so that one warning is ignored here.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from typing import Any
 
 import pytest
 import rfc8785
+from forging import b64e, token_id
 from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import ECKey, OKPKey
@@ -48,16 +48,6 @@ HeaderFor = Callable[[AgentKey], Header]
 def any_world(request: pytest.FixtureRequest) -> World:
     """A fresh world with Ed25519 keys, then with P-256 keys."""
     return World(alg=request.param)
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _token_id(token: str) -> str:
-    """DESIGN: base64url(SHA-256(JWS signing input)), computed here independently."""
-    h64, p64, _ = token.split(".")
-    return _b64(hashlib.sha256(f"{h64}.{p64}".encode("ascii")).digest())
 
 
 def _joserfc_key(jwk: dict[str, str]) -> OKPKey | ECKey:
@@ -98,7 +88,7 @@ def _joserfc_chain(
         header = header_for(signer)
         private = _joserfc_key(signer.private_jwk())
         tokens.append(jwt.encode(header, claims, private, algorithms=[header["alg"]]))
-        parent = _token_id(tokens[-1])
+        parent = token_id(tokens[-1])
     holder = world.holder(chain)
     proof_claims = jwt.decode(
         world.prove(chain), _joserfc_key(holder.public.jwk), algorithms=[holder.alg]
@@ -133,7 +123,7 @@ def test_joserfc_verifies_our_tokens_and_reads_the_same_claims(any_world: World)
         token = jwt.decode(raw, _joserfc_key(signer.public.jwk), algorithms=[signer.alg])
         assert token.claims == parsed.claims.to_payload()
         assert token.claims.get("prf") == (None if raw == chain.tokens[0] else parsed.claims.prf)
-    links = [_token_id(t) for t in chain.tokens[:-1]]
+    links = [token_id(t) for t in chain.tokens[:-1]]
     assert [t.claims.prf for t in parse_unverified(chain)[1:]] == links
 
 
@@ -158,8 +148,8 @@ def test_joserfc_verifies_our_proof_and_reads_its_binding(any_world: World) -> N
     claims = json.loads(obj.payload)
     assert claims["iss"] == holder.agent
     assert claims["aud"] == TOOL_AUD
-    assert claims["chn"] == _token_id(chain.tokens[-1])
-    digest = _b64(hashlib.sha256(rfc8785.dumps(REQ.args)).digest())
+    assert claims["chn"] == token_id(chain.tokens[-1])
+    digest = b64e(hashlib.sha256(rfc8785.dumps(REQ.args)).digest())
     assert claims["req"] == {"tool": REQ.tool, "resource": REQ.resource, "args": digest}
     assert 0 < claims["exp"] - claims["iat"] <= 120
 
@@ -175,7 +165,7 @@ def test_verifier_accepts_joserfc_signed_chain_and_proof(any_world: World) -> No
     verified = any_world.verifier().verify(chain, proof, REQ)
     assert isinstance(verified, VerifiedChain)
     assert verified.holder == any_world.agents[2].agent
-    assert verified.token_ids == tuple(_token_id(t) for t in chain.tokens)
+    assert verified.token_ids == tuple(token_id(t) for t in chain.tokens)
     assert verified.capabilities == tuple(parse_unverified(ours)[-1].claims.caps)
 
 

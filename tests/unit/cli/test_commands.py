@@ -4,6 +4,7 @@ flow in-process (what coverage measures).
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -80,6 +81,26 @@ def test_verify_at_past_and_future(flow: Flow) -> None:
     assert (past.returncode, json.loads(past.stdout)["code"]) == (1, "not_yet_valid")
     future = flow.verify(proof, "--json", "--at", str(int(time.time()) + 2 * 86400), *store)
     assert (future.returncode, json.loads(future.stdout)["code"]) == (1, "expired")
+
+
+def test_verify_clock_skew(flow: Flow) -> None:
+    """--clock-skew (default 30 s) is the tolerance on exp: 10 s after a proof's exp is
+    allowed by default and expired with --clock-skew 0; a bad value is a usage error."""
+    proof = flow.prove("proof-skew.txt")
+    payload = (flow.dir / proof).read_text().split(".")[1]
+    exp = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
+    at = ["--at", str(exp + 10), "--json"]
+    late = flow.verify(proof, *at, "--store", "sqlite:///skew1.sqlite", "--audit", "skew1.jsonl")
+    assert late.returncode == 0, late.stdout + late.stderr
+    strict = flow.verify(
+        proof, *at, "--clock-skew", "0", "--store", "sqlite:///skew2.sqlite", "--audit", "s2.jsonl"
+    )
+    assert (strict.returncode, json.loads(strict.stdout)["code"]) == (1, "expired")
+    for bad in ("-1", "601", "1.5", "ten"):
+        proc = flow.verify(proof, "--json", "--clock-skew", bad)
+        assert proc.returncode == 2, bad
+        body = json.loads(proc.stdout)
+        assert body["code"] == "invalid_input" and "--clock-skew" in body["message"], body
 
 
 def test_inspect_text_and_json(flow: Flow) -> None:

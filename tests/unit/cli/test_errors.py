@@ -242,3 +242,115 @@ def test_mint_with_a_task_store(
     assert minted["expires_at"] - time.time() <= 120  # clipped to the task deadline
     events = [json.loads(line)["event"] for line in Path(audit).read_text().splitlines()]
     assert events == ["task_open", "mint"]
+
+
+HOMOGLYPH = "spiffe://acme.example/agent/pl\u0430nner"  # a Cyrillic a (U+0430)
+
+
+@pytest.mark.parametrize(
+    ("flag", "argv"),
+    [
+        ("--agent", lambda f: ["keygen", "--agent", HOMOGLYPH, "--out", f["dir"] + "/h.key"]),
+        (
+            "--agent",
+            lambda f: [
+                "registry",
+                "add-root",
+                "--registry",
+                f["dir"] + "/h.json",
+                "--agent",
+                HOMOGLYPH,
+                "--key",
+                f["o.pub"],
+            ],
+        ),
+        (
+            "--agent",
+            lambda f: [
+                "registry",
+                "add-agent",
+                "--registry",
+                f["dir"] + "/h.json",
+                "--agent",
+                HOMOGLYPH,
+                "--key",
+                f["p.pub"],
+            ],
+        ),
+        ("--to", lambda f: [*mint_argv(f)[:4], HOMOGLYPH, *mint_argv(f)[5:]]),
+        (
+            "--aud",
+            lambda f: [
+                "prove",
+                "--chain",
+                f["g.txt"],
+                "--key",
+                f["p.key"],
+                "--aud",
+                HOMOGLYPH,
+                *REQUEST,
+            ],
+        ),
+        ("--aud", lambda f: [*verify_argv(f)[:8], HOMOGLYPH, *verify_argv(f)[9:]]),
+    ],
+    ids=["keygen", "add-root", "add-agent", "mint", "prove", "verify"],
+)
+def test_a_unicode_agent_id_is_an_invalid_agent_id(
+    flag: str,
+    argv: Callable[[dict[str, str]], list[str]],
+    files: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A homoglyph agent id is named as an invalid agent id, whatever file would be read next."""
+    assert main([*argv(files), "--json"]) == 2
+    body = json.loads(capsys.readouterr().out)
+    assert body["code"] == "invalid_input", body
+    assert body["message"].startswith(f"invalid agent id: {flag} "), body
+
+
+def test_revoking_an_unknown_id_is_allowed_but_noted(capsys: pytest.CaptureFixture[str]) -> None:
+    """Revoking ahead of time works, with a note (stderr; "known"/"note" in --json)."""
+    assert main(["task", "open", "--task", "T-5", "--deadline", "10m"]) == 0
+    capsys.readouterr()
+    assert main(["revoke", "--task", "T-5"]) == 0
+    assert "note: " not in capsys.readouterr().err  # the store knows the task
+    assert main(["revoke", "--token", "no-such-token"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("revoked token no-such-token")
+    assert "note: token no-such-token appears neither in the store nor in the audit log" in err
+    assert main(["revoke", "--jti", "J-unknown", "--json"]) == 0
+    out, err = capsys.readouterr()
+    body = json.loads(out)
+    assert (body["ok"], body["known"]) == (True, False)
+    assert "revoked ahead of time" in body["note"]
+    assert err == ""
+
+
+def test_revoking_a_minted_token_is_not_noted(
+    files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A token id, jti or key the audit log has recorded is known: no note."""
+    assert main([*mint_argv(files), "--json"]) == 0
+    token = json.loads(capsys.readouterr().out)
+    facts = [json.loads(x) for x in Path("delegation-audit.jsonl").read_text().splitlines()]
+    minted = facts[-1]["token"]
+    assert minted["token_id"] == token["token_id"]
+    for kind, value in (("token", minted["token_id"]), ("jti", minted["jti"]),
+                        ("key", minted["cnf_kid"])):  # fmt: skip
+        assert main(["revoke", f"--{kind}", value, "--json"]) == 0
+        body = json.loads(capsys.readouterr().out)
+        assert body["known"] is True and "note" not in body, (kind, body)
+
+
+def test_audit_verify_of_an_empty_log_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty log is reported as empty, with the note that only --expect-head detects a
+    truncation; exit 0 (there is nothing wrong in it)."""
+    Path("empty.jsonl").touch()
+    assert main(["audit", "verify", "empty.jsonl"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "empty.jsonl: empty, 0 records\n"
+    assert "only --expect-head" in err
+    assert main(["audit", "verify", "empty.jsonl", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert (body["ok"], body["records"], body["empty"]) == (True, 0, True)
+    assert "only --expect-head" in body["note"]
