@@ -31,7 +31,9 @@ __all__ = [
 ]
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
+"""How bad a finding is: ``"critical"``, ``"high"``, ``"medium"``, ``"low"`` or ``"info"``."""
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "info")
+"""The severities, worst first (``--fail-on`` and ``severity_at_least`` rank by it)."""
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
 # SARIF ``security-severity`` (CVSS-like scores code-scanning UIs turn into levels).
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}

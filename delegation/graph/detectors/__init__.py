@@ -59,6 +59,7 @@ def _load() -> Mapping[str, Rule]:
 
 
 RULES: Mapping[str, Rule] = _load()
+"""Every detector, by rule id (``"DLG001"`` ... ``"DLG018"``), in id order; read-only."""
 
 
 def run(
