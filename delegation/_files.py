@@ -1,4 +1,4 @@
-"""Reading and writing the JSON files of DESIGN "Files" (glue, not API)."""
+"""Reading and writing the key, registry and config files (glue, not API)."""
 
 from __future__ import annotations
 

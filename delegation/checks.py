@@ -1,6 +1,6 @@
 """The chain checks, one implementation each: pure functions over parsed hops.
 
-Every check of DESIGN "Verification" that looks only at the tokens themselves lives here,
+Every check of verification (docs/concepts.md) that looks only at the tokens lives here,
 as a function that yields **every** violation it finds, each as the coded
 :class:`~delegation.DelegationError` a verifier raises for it (``hop`` set). The
 :class:`~delegation.Verifier` runs them in its fixed order and raises the first; the

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from ._files import read_json_object, write_json
+from ._ids import check_agent_id
 from ._jose import b64url_decode, b64url_encode
 from .errors import ConfigurationError, InvalidKey, MalformedError
 
@@ -244,8 +245,6 @@ class AgentKey:
     @classmethod
     def generate(cls, agent: str, alg: Alg = "EdDSA") -> AgentKey:
         """A fresh key pair for ``agent`` (``alg="ES256"`` for P-256)."""
-        from .tokens import check_agent_id
-
         check_agent_id(agent, what="agent id", error=InvalidKey)
         private: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
         if alg == "EdDSA":
@@ -285,8 +284,6 @@ class AgentKey:
         agent = agent if agent is not None else jwk.get("agent")
         if not isinstance(agent, str):
             raise InvalidKey("private JWK has no 'agent' member naming its agent id")
-        from .tokens import check_agent_id
-
         check_agent_id(agent, what="key file agent id", error=InvalidKey)
         if not isinstance(jwk.get("d"), str):
             raise InvalidKey("JWK has no private member 'd' (is this a public key file?)")
