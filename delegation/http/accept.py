@@ -39,9 +39,26 @@ def accept_endpoint(
     ``Delegator.delegate(verified, ...)``, which carries the receipt. Answers 200 with
     ``{"accepted": true, "receipt", "token_id", "holder", "task", "capabilities"}``.
     """
-    delegator = key if isinstance(key, Delegator) else Delegator(key)
+    return _AcceptEndpoint(
+        verifier, key if isinstance(key, Delegator) else Delegator(key), on_accept
+    )
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+
+class _AcceptEndpoint:
+    """An ASGI app object (not a function), so that routers mount it as it is."""
+
+    def __init__(
+        self,
+        verifier: Verifier,
+        delegator: Delegator,
+        on_accept: Callable[[VerifiedChain], Any] | None,
+    ) -> None:
+        self.verifier = verifier
+        self.delegator = delegator
+        self.on_accept = on_accept
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        verifier, delegator, on_accept = self.verifier, self.delegator, self.on_accept
         if scope["type"] != "http":
             return
         try:
@@ -83,5 +100,3 @@ def accept_endpoint(
             ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-    return app
