@@ -68,7 +68,7 @@ def status_for(code: str) -> int:
 def _title(code: str) -> str:
     cls = error_codes().get(code)
     doc = (cls.__doc__ or "").strip().splitlines() if cls is not None else []
-    return doc[0] if doc else code.replace("_", " ")
+    return doc[0].replace("``", "") if doc else code.replace("_", " ")
 
 
 def problem(
