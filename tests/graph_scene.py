@@ -132,6 +132,22 @@ class Scene:
             return exc.code
         return "allowed"
 
+    def plant_escalation(self) -> Chain:
+        """a0 -> a1 -> a2, then a1 hand-signs the last hop wider (crm.* on everything) and
+        a2 calls with it: refused (scope_escalation), and a DLG001 critical in the graph."""
+        from forging import forge
+        from support import NARROW
+
+        a0, a1, a2 = self.agent(0), self.agent(1), self.agent(2)
+        chain = self.delegate(self.mint(a0), a0, a1, [NARROW])
+        honest = self.delegate(chain, a1, a2, [NARROW])
+        wide = Capability(tool="crm.*", resource="**")
+        forged = forge(honest.tokens[-1], signer=a1, claims={"caps": [wide.to_wire()]})
+        bad = Chain([*honest.tokens[:-1], forged])
+        assert self.call(bad, a2) == "scope_escalation"
+        self.chains.append(bad)
+        return bad
+
     def later(self, seconds: int) -> None:
         self.world.clock.advance(seconds)
 

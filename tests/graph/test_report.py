@@ -7,32 +7,18 @@ import json
 from pathlib import Path
 
 import jsonschema
-from forging import forge
 from graph_scene import Scene
 from rich.console import Console
-from support import NARROW
 
-from delegation import Capability, Chain
 from delegation.graph import RULES
 from delegation.graph.report import printable, render_text, to_json, to_sarif
 
 SCHEMA = Path(__file__).resolve().parents[1] / "vectors" / "sarif" / "sarif-schema-2.1.0.json"
 
 
-def _escalated(scene: Scene) -> Chain:
-    a0, a1, a2 = scene.agent(0), scene.agent(1), scene.agent(2)
-    chain = scene.delegate(scene.mint(a0), a0, a1, [NARROW])
-    honest = scene.delegate(chain, a1, a2, [NARROW])
-    wide = Capability(tool="crm.*", resource="**")
-    forged = forge(honest.tokens[-1], signer=a1, claims={"caps": [wide.to_wire()]})
-    bad = Chain([*honest.tokens[:-1], forged])
-    scene.call(bad, a2)
-    return bad
-
-
 def test_json_report_shape(scene: Scene) -> None:
     """The JSON report: findings (rule, severity, title, message, path, evidence), a summary."""
-    _escalated(scene)
+    scene.plant_escalation()
     graph = scene.graph()
     report = to_json(graph, graph.findings())
     [finding] = [f for f in report["findings"] if f["rule"] == "DLG001"]
@@ -45,7 +31,7 @@ def test_json_report_shape(scene: Scene) -> None:
 
 def test_sarif_is_valid_and_locates_the_evidence(scene: Scene) -> None:
     """SARIF validates against the OASIS 2.1.0 schema; results point at the audit line."""
-    _escalated(scene)
+    scene.plant_escalation()
     graph = scene.graph()
     findings = graph.findings()
     sarif = to_sarif(graph, findings)
@@ -69,7 +55,7 @@ def test_sarif_is_valid_and_locates_the_evidence(scene: Scene) -> None:
 
 def test_fingerprints_are_stable_across_runs(scene: Scene) -> None:
     """The same facts give the same fingerprints, whatever the file or line they came from."""
-    _escalated(scene)
+    scene.plant_escalation()
     first = {f.fingerprint for f in scene.graph().findings()}
     second = {f.fingerprint for f in scene.chain_graph().findings(rules=["DLG001"])}
     assert second <= first
@@ -77,7 +63,7 @@ def test_fingerprints_are_stable_across_runs(scene: Scene) -> None:
 
 def test_text_report_escapes_hostile_strings(scene: Scene) -> None:
     """Control characters from inputs never reach the terminal; the path is drawn."""
-    _escalated(scene)
+    scene.plant_escalation()
     graph = scene.graph()
     out = io.StringIO()
     render_text(graph, graph.findings(), Console(file=out, width=160, color_system=None))

@@ -7,25 +7,14 @@ from pathlib import Path
 
 import pytest
 from cli_support import assert_one_error_line, ok, run
-from forging import forge
 from graph_scene import Scene
-from support import NARROW
-
-from delegation import Capability, Chain
 
 
 @pytest.fixture
 def escalated(tmp_path: Path) -> Scene:
     """A deployment whose log holds one forged widening hop (a DLG001 critical)."""
     scene = Scene(tmp_path)
-    a0, a1, a2 = scene.agent(0), scene.agent(1), scene.agent(2)
-    chain = scene.delegate(scene.mint(a0), a0, a1, [NARROW])
-    honest = scene.delegate(chain, a1, a2, [NARROW])
-    wide = Capability(tool="crm.*", resource="**")
-    forged = forge(honest.tokens[-1], signer=a1, claims={"caps": [wide.to_wire()]})
-    bad = Chain([*honest.tokens[:-1], forged])
-    scene.call(bad, a2)
-    scene.chains.append(bad)
+    scene.plant_escalation()
     scene.chain_graph()  # writes chains.txt
     scene.world.registry.save(tmp_path / "reg.json")
     return scene
