@@ -535,6 +535,8 @@ class Capability(BaseModel):
                 value = json.loads(text)
             except ValueError as exc:
                 raise InvalidCapability(f"capability is not valid JSON: {exc}") from None
+            except RecursionError:  # json's answer to deep nesting, not a ValueError
+                raise InvalidCapability("capability JSON is nested too deeply") from None
             return cls.from_wire(value)
         tool, colon, resource = text.partition(":")
         if colon and not resource.strip():
