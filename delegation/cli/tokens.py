@@ -58,7 +58,7 @@ def cmd_grant(ns: argparse.Namespace) -> int:
     key = AgentKey.load(ns.key)
     to_key = load_public(ns.to_key, agent=ns.to)
     registry = Registry.load(ns.registry) if ns.registry is not None else None
-    with State(ns.store, ns.audit) as state:
+    with State(ns.store, ns.audit, ns.audit_key) as state:
         if parent is None:
             governed = ns.task is not None
         else:

@@ -58,7 +58,7 @@ def cmd_verify(ns: argparse.Namespace) -> int:
     proof = read_input(ns.proof, what="proof")
     registry = Registry.load(ns.registry)
     policy = _load_policy(ns.policy)
-    with State(ns.store, ns.audit) as state:
+    with State(ns.store, ns.audit, ns.audit_key) as state:
         try:
             store = state.store
         except StoreUnavailable as exc:  # verification cannot check revocation or replay: deny
