@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from delegation import (
     Chain,
     DelegationError,
     Delegator,
+    FileError,
     JsonlAudit,
     Registry,
     Request,
@@ -47,7 +49,7 @@ from delegation import (
 if TYPE_CHECKING:
     from delegation.graph import DelegationGraph, Finding
 
-__all__ = ["ALLOW", "ATTACKER", "ORG", "DemoReport", "Step", "play_demo"]
+__all__ = ["ALLOW", "ATTACKER", "DEMO_FILES", "ORG", "DemoReport", "Step", "play_demo"]
 
 ORG = "spiffe://acme.example"
 ORCHESTRATOR = f"{ORG}/orchestrator"
@@ -67,6 +69,27 @@ EU_READ = Request(tool="crm.read", resource="customers/eu/42", args={"max_rows":
 US_READ = Request(tool="crm.read", resource="customers/us/7", args={"max_rows": 100})
 
 _STATE_FILES = ("audit.jsonl", "store.sqlite", "store.sqlite-wal", "store.sqlite-shm")
+_MARKER = ".delegation-demo"  # written first: this directory is the demo's own
+_CAST = ("orchestrator", "planner", "researcher", "tool", "mallory")
+
+#: Every name the demo writes in its directory; a re-run may overwrite these, and only
+#: in a directory that holds the demo's marker and nothing else.
+DEMO_FILES = frozenset(
+    {
+        _MARKER,
+        *_STATE_FILES,
+        *(f"{who}.{kind}.json" for who in _CAST for kind in ("key", "pub")),
+        "registry.json",
+        "agent-policy.yaml",
+        "tool-policy.yaml",
+        "chain.txt",
+        "proof.txt",
+        "forged-chain.txt",
+        "report.json",
+        "report.sarif",
+        "graph.html",
+    }
+)
 
 # The agents' own policy for accepting work, and the tool's policy for serving it.
 AGENT_POLICY = f"""\
@@ -171,22 +194,45 @@ def _attempt(call: Callable[[], object]) -> tuple[str, str]:
     return ALLOW, ""
 
 
-def _fresh_dir(out_dir: Path | None) -> Path:
+def _fresh_dir(out_dir: Path | None, *, force: bool = False) -> Path:
+    """The demo's directory: a new temp dir, a new or empty ``out_dir``, or one the demo
+    filled before (its marker and its files only). Anything else is ``file_error`` unless
+    ``force``: the demo writes private keys over whatever has their names."""
     if out_dir is None:
-        return Path(tempfile.mkdtemp(prefix="delegation-demo-"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in _STATE_FILES:  # a re-run starts from a clean log and store
-        (out_dir / name).unlink(missing_ok=True)
-    return out_dir
+        out = Path(tempfile.mkdtemp(prefix="delegation-demo-"))
+    else:
+        out = out_dir
+        if out.exists() and not out.is_dir():
+            raise FileError(f"--out {out} is not a directory")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            present = set(os.listdir(out))
+        except OSError as exc:
+            raise FileError(f"cannot use --out {out}: {exc.strerror}") from None
+        ours = not present or (_MARKER in present and present <= DEMO_FILES)
+        if not ours and not force:
+            raise FileError(
+                f"--out {out} holds files the demo did not write; refusing to overwrite "
+                "them (use an empty directory, or --force)"
+            )
+    try:
+        (out / _MARKER).write_text("files written by 'delegation demo'\n", encoding="utf-8")
+        for name in _STATE_FILES:  # a re-run starts from a clean log and store
+            (out / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise FileError(f"cannot write in {out}: {exc.strerror}") from None
+    return out
 
 
-def play_demo(out_dir: Path | None) -> DemoReport:
+def play_demo(out_dir: Path | None, *, force: bool = False) -> DemoReport:
     """Play the story, writing keys, registry, chains, store and audit log into ``out_dir``.
 
-    ``out_dir`` defaults to a fresh temporary directory. Returns the report; nothing is
-    printed. Raises ``DelegationError`` only if the environment fails (e.g. a file error).
+    ``out_dir`` defaults to a fresh temporary directory. An existing ``out_dir`` must be
+    empty or hold only a previous run's files (:data:`DEMO_FILES`), unless ``force``.
+    Returns the report; nothing is printed. Raises ``DelegationError`` only if the
+    environment fails: ``file_error`` for an unusable or foreign ``out_dir``.
     """
-    out = _fresh_dir(out_dir)
+    out = _fresh_dir(out_dir, force=force)
     report = DemoReport(out=out)
 
     def step(title: str, expected: str, outcome: str, detail: str = "") -> None:

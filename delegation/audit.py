@@ -3,13 +3,21 @@
 Record schema version 1 (one JSON object per line)::
 
     {"v": 1, "seq": 7, "ts": 1764331200.5, "event": "verify", ...event fields...,
-     "prev": "<hex SHA-256 of the previous line's bytes, or 64 zeros>"}
+     "prev": "<hex SHA-256 of the previous line's bytes, or 64 zeros>",
+     "sig": "<base64url Ed25519 signature of this record's hash>"}
 
 Appends take an exclusive file lock, read the last line, write, flush and fsync, so
 several processes can share one log. :func:`verify_log` finds any edited, deleted,
 inserted or reordered record (and a truncated last line) and names the first bad one.
-An edit of the very last record, or the removal of records at the end, can only be seen
-against a copy of the latest hash kept elsewhere (``verify_log(..., expect_head=...)``).
+
+The hash chain alone has no key: whoever can write the file can edit a record and
+recompute ``seq``/``prev`` for every later one. A writer given an audit key
+(``JsonlAudit(path, key=AgentKey)``, Ed25519) signs every record: ``sig`` is the
+signature of ``delegation-audit-v1:`` followed by the hex SHA-256 of the record's line
+without its ``sig`` member. ``verify_log(path, key=PublicKey)`` then refuses any record
+that is unsigned or whose signature fails, so a rewrite needs the key. Removing records
+from the end (truncation) leaves a valid signed log: only a head hash kept elsewhere
+(``expect_head``) catches it, key or not.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,10 +36,17 @@ from typing import Annotated, Any, BinaryIO, Literal, Protocol, runtime_checkabl
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
+from ._jose import b64url_decode, b64url_encode
 from .capabilities import Capability
 from .clock import Clock, or_system_clock
-from .errors import ConfigurationError, FileError, InvalidAuditRecord, StoreUnavailable
-from .keys import thumbprint
+from .errors import (
+    ConfigurationError,
+    FileError,
+    InvalidAuditRecord,
+    MalformedError,
+    StoreUnavailable,
+)
+from .keys import AgentKey, PublicKey, thumbprint
 from .tokens import DelegationClaims, UnverifiedToken
 
 __all__ = [
@@ -489,20 +505,65 @@ def _last_line(fh: BinaryIO) -> bytes | None:
     return buf.rstrip(b"\n")
 
 
+_SIG_CONTEXT = b"delegation-audit-v1:"
+# A signed line ends with its signature member; what precedes it, closed, is what was signed.
+_SIG_TAIL = re.compile(rb',"sig":"([A-Za-z0-9_-]{86})"}\n?\Z')
+
+
+def _signed_message(body: bytes) -> bytes:
+    return _SIG_CONTEXT + hashlib.sha256(body).hexdigest().encode("ascii")
+
+
+def _check_audit_key(key: AgentKey | PublicKey) -> None:
+    if key.alg != "EdDSA":
+        raise ConfigurationError(f"an audit key must be Ed25519 (EdDSA), not {key.alg}")
+
+
 class JsonlAudit:
     """The hash-chained JSONL audit log, safe with several writers.
+
+    ``key``: the writer's audit key (Ed25519, an :class:`~delegation.keys.AgentKey`); each
+    record is then signed (``sig``), and ``verify_log(path, key=key.public)`` detects a
+    rewritten log. Without it the log is unsigned: only its hash chain protects it.
+
+    Warning: the key signs whatever the writer appends, so it protects the log against
+    whoever can write the file but cannot read the key (keep it readable by the writer
+    only); anyone holding it can rewrite the log undetectably (truncation needs no key).
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "audit.jsonl")
     >>> log = JsonlAudit(path); log.append(TaskCloseEvent(task="T-1"))
     >>> verify_log(path).ok
     True
+    >>> key = AgentKey.generate("spiffe://acme.example/audit/writer")
+    >>> signed = os.path.join(tempfile.mkdtemp(), "audit.jsonl")
+    >>> JsonlAudit(signed, key=key).append(TaskCloseEvent(task="T-1"))
+    >>> verify_log(signed, key=key.public).signed
+    True
     """
 
-    def __init__(self, path: str | os.PathLike[str], clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        clock: Clock | None = None,
+        *,
+        key: AgentKey | None = None,
+    ) -> None:
+        if key is not None:
+            if not isinstance(key, AgentKey):
+                raise ConfigurationError("JsonlAudit key= takes an AgentKey (the private key)")
+            _check_audit_key(key)
         self.path = Path(path)
         self._clock = or_system_clock(clock)
         self._lock = threading.Lock()
+        self._key = key
+
+    def _line(self, record: dict[str, Any]) -> bytes:
+        body = json.dumps(record, separators=(",", ":"), sort_keys=False).encode("utf-8")
+        if self._key is None:
+            return body + b"\n"
+        sig = b64url_encode(self._key.sign(_signed_message(body)))
+        return body[:-1] + b',"sig":"' + sig.encode("ascii") + b'"}\n'
 
     def append(self, event: AuditEvent) -> None:
         fields = _wire(event)
@@ -529,9 +590,9 @@ class JsonlAudit:
                         **fields,
                         "prev": prev,
                     }
-                    line = json.dumps(record, separators=(",", ":"), sort_keys=False) + "\n"
+                    line = self._line(record)
                     fh.seek(0, os.SEEK_END)
-                    fh.write(line.encode("utf-8"))
+                    fh.write(line)
                     fh.flush()
                     os.fsync(fh.fileno())
                 finally:
@@ -549,9 +610,15 @@ class AuditReport:
     head: str
     bad_line: int | None = None
     reason: str | None = None
+    signed: bool = False  # checked with an audit key: every record up to head is signed by it
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"ok": self.ok, "records": self.records, "head": self.head}
+        out: dict[str, Any] = {
+            "ok": self.ok,
+            "records": self.records,
+            "head": self.head,
+            "signed": self.signed,
+        }
         if not self.ok:
             out.update(code="audit_tampered", line=self.bad_line, message=self.reason)
         return out
@@ -582,7 +649,7 @@ def _record_problem(line: bytes, prev: str, seq: int) -> tuple[int, str] | None:
         return 0, "the last record is truncated (no end of line)"
     try:
         record = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return 0, "not a JSON record"
     if not isinstance(record, dict):
         return 0, "not a JSON object"
@@ -599,12 +666,42 @@ def _record_problem(line: bytes, prev: str, seq: int) -> tuple[int, str] | None:
     return None
 
 
-def verify_log(path: str | os.PathLike[str], *, expect_head: str | None = None) -> AuditReport:
+def _signature_problem(line: bytes, key: PublicKey) -> str | None:
+    """Why ``line`` is not a record signed by ``key``, or None."""
+    m = _SIG_TAIL.search(line)
+    if m is None:
+        return "unsigned record (checked with an audit key, every record must carry sig)"
+    body = line[: m.start()] + b"}"
+    try:
+        sig = b64url_decode(m.group(1).decode("ascii"), what="sig")
+    except MalformedError:
+        return "malformed signature"
+    if not key.verify(sig, _signed_message(body)):
+        return "signature does not verify under the audit key (edited, or signed by another key)"
+    return None
+
+
+def verify_log(
+    path: str | os.PathLike[str],
+    *,
+    expect_head: str | None = None,
+    key: PublicKey | None = None,
+) -> AuditReport:
     """Check every link of the hash chain; report the first bad record (1-based line).
 
-    ``expect_head``: the hash of the last record as recorded elsewhere, to catch edits of
-    the final record or deletions at the end. Raises ``FileError`` for a missing file.
+    ``key``: the writer's public audit key. Every record must then carry a valid ``sig``
+    under it, which detects a rewritten log (records edited, inserted or deleted, the
+    last one included, and ``seq``/``prev`` recomputed after them); ``signed`` is True in
+    the report. Without it only the hash chain is checked, which detects accidental
+    damage and naive edits but not a rewrite. ``expect_head``: the hash of the last record
+    as recorded elsewhere, to catch records dropped from the end (with or without key)
+    and, without a key, edits of the final record. Raises ``FileError`` for a missing
+    file, ``ConfigurationError`` for a key that is not Ed25519.
     """
+    if key is not None:
+        if not isinstance(key, PublicKey):
+            raise ConfigurationError("verify_log key= takes a PublicKey (the audit key's)")
+        _check_audit_key(key)
     prev, seq, count, before = GENESIS, 0, 0, GENESIS
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below
@@ -615,6 +712,9 @@ def verify_log(path: str | os.PathLike[str], *, expect_head: str | None = None) 
     with fh:
         for number, line in enumerate(fh, 1):
             problem = _record_problem(line, prev, seq)
+            if problem is None and key is not None:
+                reason = _signature_problem(line, key)
+                problem = None if reason is None else (0, reason)
             if problem is not None:
                 offset, reason = problem
                 if offset:  # the previous line is the bad one: the chain is good up to before it
@@ -623,4 +723,4 @@ def verify_log(path: str | os.PathLike[str], *, expect_head: str | None = None) 
             before, prev, seq, count = prev, _line_hash(line), seq + 1, count + 1
     if expect_head is not None and expect_head != prev:
         return AuditReport(False, count, prev, count, "the last record is not the expected head")
-    return AuditReport(True, count, prev)
+    return AuditReport(True, count, prev, signed=key is not None)

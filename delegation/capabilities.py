@@ -523,6 +523,9 @@ class Capability(BaseModel):
     def parse(cls, text: str) -> Capability:
         """Read the CLI form: ``TOOL[:RESOURCE]`` or a JSON object.
 
+        ``TOOL`` alone means resource ``**``; ``TOOL:`` (an empty resource) is refused.
+        Raises ``InvalidCapability`` (code ``invalid_capability``).
+
         >>> Capability.parse("crm.read:customers/**").resource
         'customers/**'
         """
@@ -532,8 +535,15 @@ class Capability(BaseModel):
                 value = json.loads(text)
             except ValueError as exc:
                 raise InvalidCapability(f"capability is not valid JSON: {exc}") from None
+            except RecursionError:  # json's answer to deep nesting, not a ValueError
+                raise InvalidCapability("capability JSON is nested too deeply") from None
             return cls.from_wire(value)
-        tool, _, resource = text.partition(":")
+        tool, colon, resource = text.partition(":")
+        if colon and not resource.strip():
+            # "crm.read:$RES" with RES unset must not silently become "every resource".
+            raise InvalidCapability(
+                f"capability {text!r} has an empty resource (omit ':' to mean '**')"
+            )
         return cls(tool=tool, resource=resource or "**")
 
     def to_wire(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from .checks import attenuation_problems, first, time_problems
 from .clock import Clock, or_system_clock
 from .errors import (
     ActionNotGranted,
+    ConfigurationError,
     DepthExceeded,
     Expired,
     HolderMismatch,
@@ -173,9 +174,15 @@ class Delegator:
         the child carries this agent's signed receipt of that acceptance (``rcpt``).
         Returns a new, longer chain.
         Raises ``HolderMismatch``, ``ScopeEscalation``, ``DepthExceeded``,
-        ``LifetimeExceeded``, ``Expired``, ``OversizedError``.
+        ``LifetimeExceeded``, ``Expired``, ``OversizedError``; ``ConfigurationError`` for a
+        ``VerifiedChain`` the ``Verifier`` did not build itself.
         """
         if isinstance(chain, VerifiedChain):
+            if not chain.sealed:  # only the Verifier's own object vouches for an acceptance
+                raise ConfigurationError(
+                    "this VerifiedChain was not built by a Verifier (a copy made around one); "
+                    "pass the Verifier's result itself"
+                )
             if chain.action == "accept" and receipt is None and chain.policy_digest:
                 receipt = self.receipt(chain.token_ids[-1], policy_digest=chain.policy_digest)
             chain = chain.chain

@@ -11,9 +11,9 @@ unexpected failure inside a check raises ``InternalError``: a check that errors 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn, SupportsIndex
 
 from ._cache import TokenCache
 from ._ids import check_agent_id
@@ -110,11 +110,30 @@ class VerifiedChain:
     decision: Decision | None = None
     action: Literal["verify", "accept", "chain"] = "chain"
     policy_digest: str | None = None
-    _seal: object = field(default=None, repr=False, compare=False)
+    # The verifier's seal is an InitVar with a default, so dataclasses.replace() passes the
+    # default (not the seal) and the copy is refused. ``_sealed`` binds the seal to this very
+    # object (its id): a copy of the attributes into another object is not sealed.
+    _seal: InitVar[object] = None
+    _sealed: int = field(default=0, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        if self._seal is not _SEAL:
+    def __post_init__(self, _seal: object) -> None:
+        if _seal is not _SEAL:
             raise TypeError("VerifiedChain is built only by Verifier")
+        object.__setattr__(self, "_sealed", id(self))
+
+    @property
+    def sealed(self) -> bool:
+        """Whether the :class:`Verifier` built this very object (not a copy made around it)."""
+        return self.__dict__.get("_sealed") == id(self)
+
+    def __copy__(self) -> VerifiedChain:
+        return self  # immutable: a copy is the object itself, still sealed
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> VerifiedChain:
+        return self
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
+        raise TypeError("a VerifiedChain cannot be pickled: send the chain and verify it again")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object ``delegation verify --json`` prints on success."""

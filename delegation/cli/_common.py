@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from delegation import JsonlAudit, open_store
+from delegation import AgentKey, JsonlAudit, open_store
 from delegation.stores import KVStore
 from delegation.tasks import Tasks
 
@@ -145,6 +145,13 @@ def state_options(p: Parser, *, store: str, audit: str) -> None:
         metavar="FILE",
         help=f"{audit} (default: $DELEGATION_AUDIT, else ./{DEFAULT_AUDIT})",
     )
+    p.add_argument(
+        "--audit-key",
+        default=os.environ.get("DELEGATION_AUDIT_KEY") or None,
+        metavar="KEY.json",
+        help="sign every audit record with this Ed25519 key ('audit verify --key' checks "
+        "them; default: $DELEGATION_AUDIT_KEY, else unsigned)",
+    )
 
 
 def _store_file(url: str) -> Path | None:
@@ -156,13 +163,16 @@ def _store_file(url: str) -> Path | None:
 class State:
     """The store and audit log of a command, opened on first use and closed on exit.
 
-    ``with State(store_url, audit_path) as state:`` then ``state.store``, ``state.audit``
-    and ``state.tasks``; the store is opened only if asked for (so an input error found
-    first leaves nothing behind) and closed when the block ends, whatever happens. A
-    store file or audit log that the command created is named on stderr.
+    ``with State(store_url, audit_path, audit_key) as state:`` then ``state.store``,
+    ``state.audit`` (signed when ``audit_key`` names a key file) and ``state.tasks``; the
+    store is opened only if asked for (so an input error found first leaves nothing
+    behind) and closed when the block ends, whatever happens. A store file or audit log
+    that the command created is named on stderr.
     """
 
-    def __init__(self, store: str, audit: str) -> None:
+    def __init__(self, store: str, audit: str, audit_key: str | None = None) -> None:
+        # The key file is read first: a bad one is an input error, before anything is opened.
+        self._audit_key = AgentKey.load(audit_key) if audit_key else None
         self.store_url = store
         self.audit_path = audit
         self._store: KVStore | None = None
@@ -190,7 +200,7 @@ class State:
     @property
     def audit(self) -> JsonlAudit:
         if self._audit is None:
-            self._audit = JsonlAudit(self.audit_path)
+            self._audit = JsonlAudit(self.audit_path, key=self._audit_key)
         return self._audit
 
     @property

@@ -174,7 +174,7 @@ def load_public(path: str, *, agent: str | None) -> PublicKey:
     """A public key file; when it names an agent, it must be ``agent``."""
     try:
         data = json.loads(read_input(path, what="public key file"))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         raise InvalidKey(f"public key file {path} is not JSON") from None
     if not isinstance(data, dict):
         raise InvalidKey(f"public key file {path} must hold one JSON object (a public JWK)")

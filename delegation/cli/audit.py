@@ -1,4 +1,4 @@
-"""``delegation audit verify``: check an audit log's hash chain."""
+"""``delegation audit verify``: check an audit log's hash chain and (``--key``) signatures."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from typing import Any
 from delegation import verify_log
 
 from ._common import EXIT_DENIED, EXIT_OK, Subcommands, emit, wants_json
+from ._values import load_public
 
 __all__ = ["add_parser"]
 
 
 def cmd_audit_verify(ns: argparse.Namespace) -> int:
-    report = verify_log(ns.file, expect_head=ns.expect_head)
+    key = load_public(ns.key, agent=None) if ns.key is not None else None
+    report = verify_log(ns.file, expect_head=ns.expect_head, key=key)
     payload: dict[str, Any] = {**report.to_dict(), "file": ns.file}
     if report.ok and report.records == 0:
         note = (
@@ -28,11 +30,11 @@ def cmd_audit_verify(ns: argparse.Namespace) -> int:
             print(f"note: {note}", file=sys.stderr)
         return EXIT_OK
     if report.ok:
-        emit(
-            ns,
-            payload,
-            f"{ns.file}: {report.records} records, hash chain intact (head {report.head})",
-        )
+        if key is not None:
+            what = f"hash chain intact, every record signed by audit key {key.kid}"
+        else:
+            what = "hash chain intact (signatures not checked: a rewrite needs --key to be seen)"
+        emit(ns, payload, f"{ns.file}: {report.records} records, {what} (head {report.head})")
         return EXIT_OK
     record = _line_of(ns.file, report.bad_line)
     payload["record"] = record
@@ -59,11 +61,19 @@ def _line_of(path: str, number: int | None, limit: int = 300) -> str | None:
 
 def add_parser(subparsers: Subcommands) -> None:
     audit = subparsers.group("audit", "check an audit log")
-    p = audit.command("verify", cmd_audit_verify, "check an audit log's hash chain")
+    p = audit.command(
+        "verify", cmd_audit_verify, "check an audit log's hash chain (and its signatures)"
+    )
     p.add_argument("file", metavar="FILE", help="the audit log (JSON lines)")
     p.add_argument(
         "--expect-head",
         metavar="HASH",
         help="the head hash recorded elsewhere: also catches edits of the last record "
         "and records dropped from the end (default: not checked)",
+    )
+    p.add_argument(
+        "--key",
+        metavar="PUB.json",
+        help="the writer's public audit key: every record must be signed by it, which "
+        "detects a rewritten log (default: signatures not checked)",
     )

@@ -21,7 +21,7 @@ __all__ = ["add_parser", "render"]
 
 
 def cmd_demo(ns: argparse.Namespace) -> int:
-    report = play_demo(Path(ns.out) if ns.out else None)
+    report = play_demo(Path(ns.out) if ns.out else None, force=ns.force)
     if wants_json(ns):
         print(dump(report.to_dict()))
     else:
@@ -77,4 +77,14 @@ def render(report: DemoReport, console: Console) -> None:
 
 def add_parser(subparsers: Subcommands) -> None:
     p = subparsers.command("demo", cmd_demo, "play the whole story end to end, offline")
-    p.add_argument("--out", metavar="DIR", help="where to write files (default: a temp dir)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where to write files: new, empty, or a previous demo's (default: a temp dir)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a --out DIR that holds other files, overwriting same-named ones "
+        "(default: refuse)",
+    )

@@ -26,7 +26,7 @@ def cmd_revoke(ns: argparse.Namespace) -> int:
     if not value.strip():
         raise InvalidInput(f"--{kind} needs a non-empty value")
     until = time.time() + parse_duration(ns.ttl) if ns.ttl is not None else None
-    with State(ns.store, ns.audit) as state:
+    with State(ns.store, ns.audit, ns.audit_key) as state:
         known = _known(state, kind, value)  # before the revoke event joins the log
         state.tasks.revoke(kind, value, until=until, reason=ns.reason)
     payload: dict[str, object] = {
@@ -86,7 +86,7 @@ def _facts(t: TokenFacts, kind: RevocationKind) -> tuple[str | None, ...]:
 
 def cmd_task_open(ns: argparse.Namespace) -> int:
     ttl = parse_duration(ns.deadline)
-    with State(ns.store, ns.audit) as state:
+    with State(ns.store, ns.audit, ns.audit_key) as state:
         info = state.tasks.open(ns.task, ttl=ttl, owner=ns.owner, purpose=ns.purpose)
     payload = {"ok": True, "task": info.to_dict(), "store": ns.store}
     emit(ns, payload, f"task {info.task} open until {iso(int(info.deadline))}")
@@ -94,7 +94,7 @@ def cmd_task_open(ns: argparse.Namespace) -> int:
 
 
 def cmd_task_close(ns: argparse.Namespace) -> int:
-    with State(ns.store, ns.audit) as state:
+    with State(ns.store, ns.audit, ns.audit_key) as state:
         state.tasks.close(ns.task, reason=ns.reason)
     payload = {"ok": True, "closed": ns.task, "store": ns.store}
     emit(ns, payload, f"task {ns.task} closed: every chain of it is now revoked")

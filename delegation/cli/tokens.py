@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from delegation import AgentKey, Chain, Delegator, Expired, Registry, parse_unverified
+from delegation._text import printable
 
 from ._common import (
     EXIT_OK,
@@ -15,7 +17,6 @@ from ._common import (
     State,
     Subcommands,
     console,
-    dump,
     emit,
     state_options,
     wants_json,
@@ -58,7 +59,7 @@ def cmd_grant(ns: argparse.Namespace) -> int:
     key = AgentKey.load(ns.key)
     to_key = load_public(ns.to_key, agent=ns.to)
     registry = Registry.load(ns.registry) if ns.registry is not None else None
-    with State(ns.store, ns.audit) as state:
+    with State(ns.store, ns.audit, ns.audit_key) as state:
         if parent is None:
             governed = ns.task is not None
         else:
@@ -113,7 +114,8 @@ def cmd_inspect(ns: argparse.Namespace) -> int:
             {"hop": i, "token_id": t.token_id, "header": t.header, "claims": t.claims.to_payload()}
             for i, t in enumerate(tokens)
         ]
-        print(dump({"ok": True, "verified": False, "hops": hops}))
+        # ASCII-only: the values stay exact, and no control or bidi character reaches a terminal
+        print(json.dumps({"ok": True, "verified": False, "hops": hops}, default=str))
         return EXIT_OK
     _draw_chain(tokens)
     return EXIT_OK
@@ -122,6 +124,9 @@ def cmd_inspect(ns: argparse.Namespace) -> int:
 def _draw_chain(tokens: list[UnverifiedToken]) -> None:
     from rich.markup import escape
     from rich.tree import Tree
+
+    def shown(value: object) -> str:  # every string of an untrusted chain goes through here
+        return escape(printable(value))
 
     now = datetime.now(UTC).timestamp()
     out = console()
@@ -133,21 +138,21 @@ def _draw_chain(tokens: list[UnverifiedToken]) -> None:
     node = root
     for i, t in enumerate(tokens):
         c = t.claims
-        hop = node.add(f"[bold]hop {i}[/]  {escape(c.iss)} [bold]→[/] {escape(c.sub)}")
+        hop = node.add(f"[bold]hop {i}[/]  {shown(c.iss)} [bold]→[/] {shown(c.sub)}")
         hop.add(
-            f"token  {t.token_id[:12]}...  (jti {escape(c.jti[:12])}..., "
-            f"{escape(str(t.header.get('alg')))})"
+            f"token  {shown(t.token_id[:12])}...  (jti {shown(c.jti[:12])}..., "
+            f"{shown(t.header.get('alg'))})"
         )
         listed = hop.add("caps")
         for cap in c.caps:
-            listed.add(escape(str(cap)))
-        hop.add(f"task   {escape(c.task)}   obo {escape(c.obo or '-')}")
+            listed.add(shown(cap))
+        hop.add(f"task   {shown(c.task)}   obo {shown(c.obo or '-')}")
         hop.add(f"depth  {c.dpth} further hop(s) allowed")
         state = "  [bold red]expired[/]" if c.exp <= now else ""
         start = c.nbf if c.nbf is not None else c.iat
         hop.add(f"valid  {iso(start)} → {iso(c.exp)} ({c.exp - c.iat}s){state}")
         if c.pur:
-            hop.add(f"purpose  {escape(c.pur)}")
+            hop.add(f"purpose  {shown(c.pur)}")
         hop.add(f"receipt  {'present' if c.rcpt is not None else 'none'}")
         node = hop
     out.print(root)

@@ -69,16 +69,18 @@ def cmd_verify(ns: argparse.Namespace) -> int:
     proof = read_input(ns.proof, what="proof")
     registry = Registry.load(ns.registry)
     policy = _load_policy(ns.policy)
-    with State(ns.store, ns.audit) as state:
+    with State(ns.store, ns.audit, ns.audit_key) as state:
         try:
             store = state.store
         except StoreUnavailable as exc:  # verification cannot check revocation or replay: deny
-            if state.audit is not None:
+            try:
                 state.audit.append(
                     VerifyEvent(
                         audience=ns.aud, decision="deny", code=exc.code, message=exc.message
                     )
                 )
+            except StoreUnavailable as unrecorded:  # still a denial (exit 1), not an input error
+                exc = StoreUnavailable(f"{exc.message}; and {unrecorded.message}")
             return _denied(ns, exc, policy)
         verifier = Verifier(
             registry=registry,

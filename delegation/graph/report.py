@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from .._text import printable
 from .detectors import RULES
 from .findings import SECURITY_SEVERITY, SEVERITIES, Finding, Location
 
@@ -43,21 +44,6 @@ _STYLE = {
     "info": "dim",
 }
 _MAX_REASONS = 10
-
-
-def printable(text: object) -> str:
-    r"""``text`` with control and format characters escaped, safe for a terminal.
-
-    >>> printable("a\x1b[2Jb\nc")
-    'a\\x1b[2Jb\\nc'
-    """
-    out = []
-    for ch in str(text):
-        if ch.isprintable():
-            out.append(ch)
-        else:
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-    return "".join(out)
 
 
 def summary(
