@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Options, Rule, Severity
 from ..model import DelegationGraph, TokenHop
-from ._group_b import LIMIT, bounded, hop_step, listing
-from ._util import evidence, locations
+from ._util import LIMIT, bounded, evidence, hop_step, listed, locations
 
 TITLE = "Depth or fan-out: a chain runs too deep, or an agent delegates too widely"
 
@@ -91,7 +90,7 @@ def _fan_out(graph: DelegationGraph, options: Options) -> list[Finding]:
                 title=TITLE,
                 message=(
                     f"{issuer} delegated to {len(names)} distinct agents in task {task}, more "
-                    f"than the maximum fan-out {options.max_fan_out}: {listing(names)}"
+                    f"than the maximum fan-out {options.max_fan_out}: {listed(names)}"
                 ),
                 key=(issuer, task, "fan-out"),
                 path=tuple(hop_step(h) for h in hops),

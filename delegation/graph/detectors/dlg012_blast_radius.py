@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 from ..findings import Finding, Options, PathStep, Rule, Severity
 from ..model import DelegationGraph, TokenHop
-from ._reach import MAX_ITEMS, Reach, bounded_witness, listed
-from ._util import locations
+from ._reach import Reach
+from ._util import LIMIT, listed, locations
 
 TITLE = "Blast radius: what an agent exposes if compromised"
 TOOL_TITLE = "Blast radius: how many agents reach a sensitive tool"
@@ -49,7 +49,7 @@ class _Radius:
 
 
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
-    reach = Reach(graph, options)
+    reach = Reach.of(graph, options)
     radii: dict[str, _Radius] = {}
     reached_by: dict[str, dict[str, TokenHop]] = defaultdict(dict)  # sensitive tool -> holders
     for hop in graph.hops():
@@ -108,7 +108,7 @@ def _agent_findings(
         severity: Severity = "low" if handed else "info"
         shown = handed[0] if handed else sensitive[0] if sensitive else tools[0] if tools else None
         hop = r.via[shown] if shown is not None else min(r.tokens, key=lambda h: _rank(graph, h))
-        path, cut = bounded_witness(graph, hop.token_id)
+        path, cut = graph.witness(hop.token_id), graph.witness_cut(hop.token_id)
         if shown is not None:
             path = (*path, PathStep("holds", r.agent, shown))
         message = (
@@ -133,14 +133,14 @@ def _agent_findings(
                     "rank": rank,
                     "agent": r.agent,
                     "tokens": len(r.tokens),
-                    "tool_patterns": sorted(r.patterns)[:MAX_ITEMS],
-                    "tools": tools[:MAX_ITEMS],
+                    "tool_patterns": sorted(r.patterns)[:LIMIT],
+                    "tools": tools[:LIMIT],
                     "tools_total": len(tools),
-                    "sensitive": sensitive[:MAX_ITEMS],
+                    "sensitive": sensitive[:LIMIT],
                     "sensitive_total": len(sensitive),
                     "redelegable_total": len(r.redelegable),
-                    "redelegable_sensitive": handed[:MAX_ITEMS],
-                    "downstream": downstream[:MAX_ITEMS],
+                    "redelegable_sensitive": handed[:LIMIT],
+                    "downstream": downstream[:LIMIT],
                     "downstream_total": len(downstream),
                     "path_cut": cut,
                 },
@@ -163,7 +163,7 @@ def _tool_findings(
         agents = sorted(reached_by[tool])
         handing = [a for a in agents if tool in radii[a].redelegable]
         many = len(agents) > options.max_reach
-        hops = [reached_by[tool][a] for a in agents[:MAX_ITEMS]]
+        hops = [reached_by[tool][a] for a in agents[:LIMIT]]
         out.append(
             Finding(
                 rule="DLG012",
@@ -176,15 +176,14 @@ def _tool_findings(
                 ),
                 key=("tool", tool),
                 path=tuple(
-                    PathStep("holds", a, tool, reached_by[tool][a].token_id)
-                    for a in agents[:MAX_ITEMS]
+                    PathStep("holds", a, tool, reached_by[tool][a].token_id) for a in agents[:LIMIT]
                 ),
                 evidence={
                     "ranking": "tools",
                     "rank": rank,
                     "tool": tool,
                     "labels": sorted(reach.labels[tool]),
-                    "agents": agents[:MAX_ITEMS],
+                    "agents": agents[:LIMIT],
                     "agents_total": len(agents),
                     "redelegating_agents": len(handing),
                     "max_reach": options.max_reach,
