@@ -14,9 +14,11 @@ its ranking (``agents`` or ``tools``); keys ``("agent", id)`` and ``("tool", nam
 This is :meth:`DelegationGraph.blast_radius` computed for every agent at once, in one pass:
 ``downstream`` here follows token lineage (agents that received authority derived from
 this agent's tokens) rather than any delegation edge, which keeps it linear and precise.
+Each token is counted downstream of the agents of its last 20 ancestors (as far up as a
+witness shows), so a hostile million-hop chain costs O(E x 20), not O(E x d).
 
-Complexity: O(E x (c + d) + P x T) for E tokens of at most c capabilities and lineages of at
-most d hops, P distinct tool patterns and T known tools; sorting O(A log A + T log T).
+Complexity: O(E x (c + 20) + P x T) for E tokens of at most c capabilities, P distinct
+tool patterns and T known tools; sorting O(A log A + T log T).
 
 Addresses: OWASP Agentic Top 10 ASI03 (Identity and Privilege Abuse) and ASI08 (Cascading
 Failures); CSA MAESTRO L5 (Evaluation and Observability) and L7 (Agent Ecosystem); OWASP
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field
 from ..findings import Finding, Options, PathStep, Rule, Severity
 from ..model import DelegationGraph, TokenHop
 from ._reach import Reach
-from ._util import LIMIT, listed, locations
+from ._util import LIMIT, WITNESS_STEPS, listed, locations
 
 TITLE = "Blast radius: what an agent exposes if compromised"
 TOOL_TITLE = "Blast radius: how many agents reach a sensitive tool"
@@ -61,20 +63,23 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         r.tools.update(tools)
         if hop.dpth > 0:
             r.redelegable.update(tools)
-        lineage = graph.lineage(hop.token_id)
-        rank = (len(lineage), hop.token_id)
+        rank = (graph.depth(hop.token_id), hop.token_id)
         for tool in tools:
             best = r.via.get(tool)
             if best is None or rank < _rank(graph, best):
                 r.via[tool] = hop
             if tool in reach.sensitive:
                 reached_by[tool][hop.sub] = r.via[tool]
-        for above in lineage[:-1]:
+        above = graph.parent(hop)
+        for _ in range(WITNESS_STEPS):  # as far up as a witness shows: linear on any chain
+            if above is None:
+                break
             if above.sub != hop.sub:
                 up = radii.get(above.sub)
                 if up is None:
                     up = radii[above.sub] = _Radius(above.sub)
                 up.downstream.add(hop.sub)
+            above = graph.parent(above)
     out = _agent_findings(graph, reach, radii)
     out.extend(_tool_findings(graph, reach, reached_by, radii, options))
     return out
