@@ -167,3 +167,20 @@ def test_honest_chain_is_quiet(scene: Scene) -> None:
     _honest(scene)
     assert scene.findings("DLG005") == []
     assert scene.findings("DLG005", scene.chain_graph()) == []
+
+
+def test_analysis_restores_the_garbage_collector() -> None:
+    """The detectors run with the cyclic collector paused; its state is restored after, even
+    when it was off already, and when a rule id is refused."""
+    import gc
+
+    graph = _forged_chain(10)
+    assert gc.isenabled()
+    graph.findings(options=Options())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        graph.findings(options=Options())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
