@@ -22,9 +22,9 @@ depth, effective capabilities) are computed on demand and memoised until the nex
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import networkx as nx
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ..tokens import UnverifiedToken
 
 __all__ = [
+    "WITNESS_STEPS",
     "Acceptance",
     "DelegationGraph",
     "Grant",
@@ -49,7 +50,9 @@ __all__ = [
 ]
 
 Signature = Literal["valid", "invalid", "unknown"]
+_T = TypeVar("_T")
 MAX_LINEAGE = 4096  # a claimed lineage longer than this is cut (and reported by DLG005)
+WITNESS_STEPS = 20  # at most this many delegation hops in a witness (the ones nearest the leaf)
 _KEEP_LOCATIONS = 8  # locations remembered per fact; counts keep going
 
 
@@ -233,11 +236,17 @@ class DelegationGraph:
         self.revocations: list[Revocation] = []
         self.tasks: dict[str, TaskFacts] = {}
         self.duplicate_jti: dict[str, list[str]] = {}  # jti -> token ids claiming it
-        self.lineage_cycles: list[tuple[str, ...]] = []  # token ids of prf loops seen
         self.skipped: list[tuple[Location, str]] = []  # input lines not read, and why
         self.records = 0  # input records read (audit records and chain lines)
         self._jti: dict[str, str] = {}
-        self._lineage: dict[str, tuple[TokenHop, ...]] = {}
+        # Derived views, memoised until the next fact (see _forget): the token order, each
+        # token's depth and loop membership, bounded witnesses, and detectors' indexes.
+        self._order: list[TokenHop] | None = None
+        self._depth: dict[str, int] = {}
+        self._looped: set[str] = set()  # tokens on, or below, a prf loop
+        self._cycles: list[tuple[str, ...]] = []
+        self._witness: dict[str, tuple[tuple[PathStep, ...], bool]] = {}
+        self._memo: dict[str, Any] = {}
         self._nodes: dict[str, str] = {}  # agent id -> its node id (one string per agent)
         # One tuple per combination of capability objects: tokens that carry the same
         # objects share it (memory), and detectors may memoise verdicts per tuple. The
@@ -258,13 +267,14 @@ class DelegationGraph:
         if known is not None:
             _merge(known, hop)
             known.see(where)
+            if self._memo:
+                self._memo.clear()
             return known
         if where is not None:
             hop.see(where)
         hop.caps = self._caps.setdefault(tuple(map(id, hop.caps)), hop.caps)
         self.tokens[token_id] = hop
-        if self._lineage:
-            self._lineage.clear()
+        self._forget()
         first = self._jti.setdefault(hop.jti, token_id)
         if first != token_id:
             self.duplicate_jti.setdefault(hop.jti, [first]).append(token_id)
@@ -281,9 +291,23 @@ class DelegationGraph:
                 g.add_edge(principal, src, key=hop.obo, kind="on_behalf")
         return hop
 
+    def _forget(self) -> None:
+        """Drop the derived views: a new fact may change any of them."""
+        self._order = None
+        if self._depth:
+            self._depth.clear()
+            self._looped.clear()
+            self._cycles.clear()
+        if self._witness:
+            self._witness.clear()
+        if self._memo:
+            self._memo.clear()
+
     def add_invocation(self, inv: Invocation) -> None:
         """Record a decision on a request (an ``invokes`` or ``denied`` edge)."""
         self.invocations.append(inv)
+        if self._memo:
+            self._memo.clear()
         holder, tool = self._agent(inv.holder), self._tool(inv.tool)
         kind = "invokes" if inv.allowed else "denied"
         key = f"{kind}|{inv.code}|{inv.leaf or '-'}"
@@ -310,6 +334,8 @@ class DelegationGraph:
     def add_acceptance(self, acc: Acceptance, delegator: str | None) -> None:
         """Record an acceptance decision; a refusal is a ``denied`` edge to the receiver."""
         self.acceptances.setdefault(acc.token_id, []).append(acc)
+        if self._memo:
+            self._memo.clear()
         if not acc.allowed and delegator is not None:
             src, dst = self._agent(delegator), self._agent(acc.audience)
             key = f"denied|{acc.code}|{acc.token_id}"
@@ -381,45 +407,139 @@ class DelegationGraph:
     def lineage(self, token_id: str) -> tuple[TokenHop, ...]:
         """The token and its ancestors, root first, as far as the graph knows them.
 
-        Cut at a loop in ``prf`` (recorded in ``lineage_cycles``) or after
-        ``MAX_LINEAGE`` hops, so a hostile claimed lineage cannot run away.
+        Cut at a loop in ``prf`` or after ``MAX_LINEAGE`` hops, so a hostile claimed
+        lineage cannot run away. Not memoised (O(depth) per call): detectors use
+        :meth:`depth`, :meth:`witness` and :meth:`hops`, which are.
         """
-        cached = self._lineage.get(token_id)
-        if cached is not None:
-            return cached
         chain: list[TokenHop] = []
         seen: set[str] = set()
+        tokens = self.tokens
         current: str | None = token_id
-        while current is not None and current in self.tokens and len(chain) < MAX_LINEAGE:
+        while current is not None and current in tokens and len(chain) < MAX_LINEAGE:
             if current in seen:
-                loop = tuple(
-                    h.token_id for h in chain[[h.token_id for h in chain].index(current) :]
-                )
-                if loop not in self.lineage_cycles:
-                    self.lineage_cycles.append(loop)
                 break
-            prefix = self._lineage.get(current)
-            if prefix is not None:  # the rest of the way up is known already
-                out = (*prefix, *reversed(chain))
-                self._lineage[token_id] = out
-                return out
             seen.add(current)
-            hop = self.tokens[current]
+            hop = tokens[current]
             chain.append(hop)
             current = hop.prf
-        out = tuple(reversed(chain))
-        self._lineage[token_id] = out
-        return out
+        chain.reverse()
+        return tuple(chain)
+
+    def _walk_depths(self) -> None:
+        """Every token's depth and the ``prf`` loops, in one iterative pass, O(E)."""
+        tokens, depth, looped = self.tokens, self._depth, self._looped
+        cycles: list[tuple[str, ...]] = []
+        for start in sorted(tokens):
+            if start in depth:
+                continue
+            stack: list[str] = []
+            on_path: dict[str, int] = {}
+            current: str | None = start
+            while current is not None and current in tokens and current not in depth:
+                if current in on_path:
+                    break
+                on_path[current] = len(stack)
+                stack.append(current)
+                current = tokens[current].prf
+            base, loop_below = 0, False
+            if current is not None and current in on_path:
+                loop = stack[on_path[current] :]
+                cycles.append(_rotated(loop))
+                for member in loop:  # each walks the whole loop, then stops
+                    depth[member] = len(loop)
+                    looped.add(member)
+                del stack[on_path[current] :]
+                base, loop_below = len(loop), True
+            elif current is not None and current in depth:
+                base, loop_below = depth[current], current in looped
+            for token_id in reversed(stack):
+                base += 1
+                depth[token_id] = base
+                if loop_below:
+                    looped.add(token_id)
+        cycles.sort()
+        self._cycles = cycles
 
     def depth(self, token_id: str) -> int:
-        """How many hops from the root the token stands (1 for a root grant)."""
-        return len(self.lineage(token_id))
+        """How many hops from the root the token stands (1 for a root grant).
+
+        Counted along its claimed lineage as far as the graph knows it; on or below a
+        ``prf`` loop, the distinct tokens walked before the loop closes. Memoised: every
+        token's depth is computed in one O(E) pass after a new fact. 0 for an unknown token.
+        """
+        if not self._depth and self.tokens:
+            self._walk_depths()
+        return self._depth.get(token_id, 0)
+
+    def looped(self, token_id: str) -> bool:
+        """Whether the token stands on, or below, a ``prf`` loop (it never reaches a root)."""
+        self.depth(token_id)
+        return token_id in self._looped
+
+    @property
+    def lineage_cycles(self) -> list[tuple[str, ...]]:
+        """The ``prf`` loops (see :meth:`cycles`)."""
+        return self.cycles()
+
+    def cycles(self) -> list[tuple[str, ...]]:
+        """The ``prf`` loops, each in delegation order from its smallest token id, sorted."""
+        if self.tokens:
+            self.depth(next(iter(self.tokens)))
+        return list(self._cycles)
 
     def witness(self, token_id: str) -> tuple[PathStep, ...]:
-        """The delegation path that delivered a token, root first, as path steps."""
-        return tuple(
-            PathStep("delegates", h.iss, h.sub, h.token_id) for h in self.lineage(token_id)
-        )
+        """The delegation path that delivered a token, root first, cut to its last
+        ``WITNESS_STEPS`` hops (:meth:`witness_cut` says how many were left out)."""
+        return self.bounded_witness(token_id)[0]
+
+    def witness_cut(self, token_id: str) -> int:
+        """How many hops above the token's :meth:`witness` it leaves out."""
+        return max(0, self.depth(token_id) - len(self.bounded_witness(token_id)[0]))
+
+    def bounded_witness(self, token_id: str) -> tuple[tuple[PathStep, ...], bool]:
+        """:meth:`witness`, and whether hops above it were left out (or a ``prf`` loop
+        stopped the walk). Memoised: a token's is its parent's plus one step, so witnesses
+        for every token cost O(E x WITNESS_STEPS) in C-level tuple copies, whatever the depth."""
+        memo, tokens, limit = self._witness, self.tokens, WITNESS_STEPS
+        known = memo.get(token_id)
+        if known is not None:
+            return known
+        if token_id not in tokens:
+            return ((), False)
+        pending: list[TokenHop] = []  # child first
+        on_walk: set[str] = set()
+        current: str | None = token_id
+        base: tuple[tuple[PathStep, ...], bool] = ((), False)
+        exact = True  # False: the walk stopped early, so only the asked token's is complete
+        while current is not None and current in tokens:
+            if current in memo:
+                base = memo[current]
+                break
+            if current in on_walk or len(pending) == limit:
+                base, exact = ((), True), False  # a loop, or more hops than a witness shows
+                break
+            on_walk.add(current)
+            hop = tokens[current]
+            pending.append(hop)
+            current = hop.prf
+        steps, cut = base
+        for hop in reversed(pending):
+            steps = (*steps, PathStep("delegates", hop.iss, hop.sub, hop.token_id))
+            if len(steps) > limit:
+                steps, cut = steps[-limit:], True
+            if exact:
+                memo[hop.token_id] = (steps, cut)
+        memo[token_id] = (steps, cut)
+        return steps, cut
+
+    def memo(self, name: str, build: Callable[[], _T]) -> _T:
+        """A derived index shared by detectors (``name`` says what it is), built once and
+        kept until the next fact. ``build`` must be a pure function of the graph."""
+        try:
+            found: _T = self._memo[name]
+        except KeyError:
+            found = self._memo[name] = build()
+        return found
 
     def held_tokens(self, agent: str) -> list[TokenHop]:
         """The tokens delegated to ``agent``, oldest first."""
@@ -487,9 +607,12 @@ class DelegationGraph:
         }
 
     def hops(self) -> Iterator[TokenHop]:
-        """Every token, in a stable order (token id)."""
-        for token_id in sorted(self.tokens):
-            yield self.tokens[token_id]
+        """Every token, in a stable order (token id); the order is kept until a token is added."""
+        order = self._order
+        if order is None:
+            tokens = self.tokens
+            order = self._order = [tokens[t] for t in sorted(tokens)]
+        return iter(order)
 
     def render_html(self, findings: Iterable[Finding] | None = None) -> str:
         """One self-contained interactive HTML page of the graph (no network access).
@@ -507,6 +630,13 @@ class DelegationGraph:
         from .detectors import run
 
         return run(self, rules=rules, options=options or Options())
+
+
+def _rotated(walked: list[str]) -> tuple[str, ...]:
+    """A loop walked child to parent, in delegation order from its smallest token id."""
+    loop = walked[::-1]
+    low = loop.index(min(loop))
+    return (*loop[low:], *loop[:low])
 
 
 def _merge(known: TokenHop, new: TokenHop) -> None:

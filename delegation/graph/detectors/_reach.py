@@ -13,42 +13,22 @@ O(P x T) pattern matches for P distinct patterns and T known tools.
 
 from __future__ import annotations
 
-from ...capabilities import Capability, covers, pattern_matches
-from ..findings import Options, PathStep
+from ...capabilities import Capability, covers
+from ..findings import Options
 from ..model import DelegationGraph, TokenHop
-from ._util import is_sensitive
+from ._util import is_sensitive, matches
 
-__all__ = ["MAX_ITEMS", "MAX_STEPS", "Reach", "bounded_witness", "listed", "matches"]
-
-MAX_STEPS = 20  # steps of a witness path kept (the ones nearest the holder)
-MAX_ITEMS = 20  # items listed in a message or an evidence list
-
-
-def matches(pattern: str, value: str, sep: str) -> bool:
-    """``pattern_matches``, False (not an error) for a value that is not a concrete name."""
-    try:
-        return pattern_matches(pattern, value, sep)
-    except ValueError:
-        return False
-
-
-def listed(items: list[str], limit: int = MAX_ITEMS) -> str:
-    """At most ``limit`` items joined by commas, saying how many more there are."""
-    head = ", ".join(items[:limit])
-    return head if len(items) <= limit else f"{head} and {len(items) - limit} more"
-
-
-def bounded_witness(
-    graph: DelegationGraph, token_id: str, limit: int = MAX_STEPS
-) -> tuple[tuple[PathStep, ...], int]:
-    """The delegation path of a token cut to its last ``limit`` hops, and how many were cut."""
-    path = graph.witness(token_id)
-    cut = max(0, len(path) - limit)
-    return path[cut:], cut
+__all__ = ["Reach"]
 
 
 class Reach:
     """The known tools of a graph, their labels and sensitivity, and which tokens reach them."""
+
+    @classmethod
+    def of(cls, graph: DelegationGraph, options: Options) -> Reach:
+        """The graph's shared ``Reach`` for these options (built once per analysis)."""
+        key = f"reach|{options.sensitive_tools!r}|{options.sensitive_labels!r}"
+        return graph.memo(key, lambda: cls(graph, options))
 
     def __init__(self, graph: DelegationGraph, options: Options) -> None:
         self.graph = graph
@@ -67,6 +47,8 @@ class Reach:
             t for t in self.tools if is_sensitive(graph, t, options)
         )
         self._by_pattern: dict[str, tuple[str, ...]] = {}
+        self._held: dict[str, tuple[Capability, ...]] = {}
+        self._token_tools: dict[str, tuple[str, ...]] = {}
         self._matches: dict[tuple[str, str, str], bool] = {}
 
     def matches(self, pattern: str, value: str, sep: str) -> bool:
@@ -87,16 +69,24 @@ class Reach:
 
     def held(self, hop: TokenHop) -> tuple[Capability, ...]:
         """The capabilities of ``hop`` its parent covers (all of them for a root or orphan)."""
-        parent = self.graph.parent(hop)
-        if parent is None:
-            return hop.caps
-        return tuple(c for c in hop.caps if any(covers(p, c) for p in parent.caps))
+        found = self._held.get(hop.token_id)
+        if found is None:
+            parent = self.graph.parent(hop)
+            if parent is None:
+                found = hop.caps
+            else:
+                found = tuple(c for c in hop.caps if any(covers(p, c) for p in parent.caps))
+            self._held[hop.token_id] = found
+        return found
 
     def token_tools(
         self, hop: TokenHop, held: tuple[Capability, ...] | None = None
     ) -> tuple[str, ...]:
         """The known tools the capabilities ``hop`` really holds (``held``, if known) reach."""
-        out: set[str] = set()
-        for cap in self.held(hop) if held is None else held:
-            out.update(self.tools_of(cap.tool))
-        return tuple(sorted(out))
+        found = self._token_tools.get(hop.token_id)
+        if found is None:
+            out: set[str] = set()
+            for cap in self.held(hop) if held is None else held:
+                out.update(self.tools_of(cap.tool))
+            found = self._token_tools[hop.token_id] = tuple(sorted(out))
+        return found

@@ -1,15 +1,125 @@
-"""Small helpers the detectors share: locations, evidence, sensitivity."""
+"""The one home of the helpers detectors share: short lists and ids, bounded keys,
+pattern matching, locations, evidence, sensitivity and shared per-graph indexes.
+
+Witnesses (bounded, memoised) and depths (memoised, loop-safe) are the model's own:
+:meth:`DelegationGraph.witness`, :meth:`~DelegationGraph.witness_cut` and
+:meth:`~DelegationGraph.depth`. Indexes here are memoised on the graph with
+:meth:`DelegationGraph.memo` (dropped on the next fact), so every rule of one analysis
+shares them and each detector stays a pure function of (graph, options).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
-from ...capabilities import pattern_matches
-from ..findings import Location, Options
-from ..model import DelegationGraph, TokenHop
+from ...capabilities import Capability, pattern_matches
+from ..findings import Location, Options, PathStep
+from ..model import WITNESS_STEPS, DelegationGraph, Invocation, TokenHop
 
-__all__ = ["evidence", "is_sensitive", "locations"]
+__all__ = [
+    "LIMIT",
+    "WITNESS_STEPS",
+    "bounded",
+    "by_leaf",
+    "children_of",
+    "evidence",
+    "grants",
+    "hop_step",
+    "is_sensitive",
+    "listed",
+    "locations",
+    "matches",
+    "set_key",
+    "short",
+]
+
+LIMIT = 20  # most items a message, an evidence list or a key names
+T = TypeVar("T")
+
+
+def bounded(items: Sequence[T], limit: int = LIMIT) -> tuple[list[T], int]:
+    """The first ``limit`` items and how many more there are."""
+    return list(items[:limit]), max(0, len(items) - limit)
+
+
+def listed(items: Iterable[str], limit: int = LIMIT) -> str:
+    """``a, b, c`` naming at most ``limit`` items, then how many more.
+
+    >>> listed(["a", "b", "c"], 2)
+    'a, b and 1 more'
+    """
+    shown = items if isinstance(items, Sequence) else list(items)
+    text = ", ".join(shown[:limit])
+    return f"{text} and {len(shown) - limit} more" if len(shown) > limit else text
+
+
+def set_key(names: Iterable[str], limit: int = LIMIT) -> tuple[str, ...]:
+    """A stable, bounded key for a set of names: the sorted names, or the first
+    ``limit`` of them and a digest of all when there are more."""
+    ordered = sorted(set(names))
+    if len(ordered) <= limit:
+        return tuple(ordered)
+    digest = hashlib.sha256("\n".join(ordered).encode("utf-8")).hexdigest()[:16]
+    return (*ordered[:limit], f"+{len(ordered) - limit}:{digest}")
+
+
+def short(token_id: str | None) -> str:
+    """A token id shortened for messages (the full id is in the path and evidence)."""
+    return "-" if token_id is None else token_id[:12]
+
+
+def hop_step(hop: TokenHop) -> PathStep:
+    """The one ``delegates`` step a token stands for."""
+    return PathStep("delegates", hop.iss, hop.sub, hop.token_id)
+
+
+def matches(pattern: str, value: str, sep: str) -> bool:
+    """``pattern_matches``, False (not an error) for a value that is not a concrete name."""
+    try:
+        return pattern_matches(pattern, value, sep)
+    except ValueError:
+        return False
+
+
+def grants(caps: Iterable[Capability], tool: str, resource: str) -> bool:
+    """Whether some capability names ``tool`` on ``resource`` (constraints not judged:
+    a log records the arguments' digest, not the arguments)."""
+    try:
+        return any(
+            pattern_matches(c.tool, tool, ".") and pattern_matches(c.resource, resource, "/")
+            for c in caps
+        )
+    except ValueError:  # a logged request that is not a concrete tool/resource matches nothing
+        return False
+
+
+def children_of(graph: DelegationGraph) -> dict[str, list[TokenHop]]:
+    """Tokens by the parent they name (every token once; order: iat, token id). Shared."""
+
+    def build() -> dict[str, list[TokenHop]]:
+        out: dict[str, list[TokenHop]] = {}
+        for hop in graph.tokens.values():
+            if hop.prf is not None:
+                out.setdefault(hop.prf, []).append(hop)
+        for kids in out.values():
+            kids.sort(key=lambda h: (h.iat, h.token_id))
+        return out
+
+    return graph.memo("children_of", build)
+
+
+def by_leaf(graph: DelegationGraph) -> dict[str | None, list[Invocation]]:
+    """Invocations by the leaf token of their chain, in the order read. Shared."""
+
+    def build() -> dict[str | None, list[Invocation]]:
+        out: dict[str | None, list[Invocation]] = {}
+        for inv in graph.invocations:
+            out.setdefault(inv.leaf, []).append(inv)
+        return out
+
+    return graph.memo("by_leaf", build)
 
 
 def locations(hops: Iterable[TokenHop], *extra: Location | None) -> tuple[Location, ...]:

@@ -24,15 +24,13 @@ from __future__ import annotations
 from ...capabilities import Capability, covers
 from ..findings import Finding, Options, Rule, Severity
 from ..model import DelegationGraph, TokenHop
-from ._lineage import Witnesses, listed, short
-from ._util import evidence, locations
+from ._util import evidence, listed, locations, short
 
 TITLE = "Baseline exceeded: delegated authority beyond the agent's registry baseline"
 
 
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     out: list[Finding] = []
-    wit = Witnesses(graph)
     for hop in graph.hops():
         if hop.prf is None:
             continue  # root grants beyond the baseline are DLG001's
@@ -47,7 +45,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
             and (parent is None or any(covers(p, c) for p in parent.caps))
         ]
         if excess:
-            out.append(_finding(graph, wit, hop, excess))
+            out.append(_finding(graph, hop, excess))
     return out
 
 
@@ -65,14 +63,12 @@ def _elevation(graph: DelegationGraph, hop: TokenHop, cap: Capability) -> str | 
     return None
 
 
-def _finding(
-    graph: DelegationGraph, wit: Witnesses, hop: TokenHop, excess: list[Capability]
-) -> Finding:
+def _finding(graph: DelegationGraph, hop: TokenHop, excess: list[Capability]) -> Finding:
     elevations = {str(c): _elevation(graph, hop, c) for c in excess}
     bare = [c for c, e in elevations.items() if e is None]
     severity: Severity = "high" if bare else "low"
     used = sorted({e for e in elevations.values() if e is not None})
-    path, cut = wit.get(hop.token_id)
+    path, cut = graph.bounded_witness(hop.token_id)
     caps = listed(elevations)
     if bare:
         why = "no elevation of the task covers " + ("it" if len(bare) == 1 else listed(bare))

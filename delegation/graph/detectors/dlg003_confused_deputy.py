@@ -30,8 +30,7 @@ from dataclasses import dataclass
 
 from ..findings import Finding, Options, PathStep, Rule, Severity
 from ..model import DelegationGraph, Invocation, TokenHop
-from ._lineage import Witnesses, matches, short
-from ._util import evidence, is_sensitive, locations
+from ._util import evidence, grants, is_sensitive, locations, short
 
 TITLE = "Confused deputy: an agent acts beyond its task's delegation with another authority"
 
@@ -57,8 +56,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     hits: dict[tuple[str, ...], _Hit] = {}
     for holder in sorted(calls):
         _sweep(graph, options, held[holder], calls[holder], hits)
-    wit = Witnesses(graph)
-    return [_finding(graph, wit, key, hit) for key, hit in hits.items()]
+    return [_finding(graph, key, hit) for key, hit in hits.items()]
 
 
 def _sweep(
@@ -94,7 +92,7 @@ def _sweep(
                 continue  # acting with this very task's authority
             members = live[group]
             caps = [c for h in members.values() for c in h.caps]
-            if inv.leaf is not None and matches(caps, inv.tool, inv.resource):
+            if inv.leaf is not None and grants(caps, inv.tool, inv.resource):
                 continue  # what it did was within what T1 gave it anyway
             first = min(members.values(), key=lambda h: (h.iat, h.token_id))
             sensitive = inv.allowed and is_sensitive(graph, inv.tool, options)
@@ -111,9 +109,9 @@ def _sweep(
                 break  # a request with no chain is one finding, whatever else it held
 
 
-def _finding(graph: DelegationGraph, wit: Witnesses, key: tuple[str, ...], hit: _Hit) -> Finding:
+def _finding(graph: DelegationGraph, key: tuple[str, ...], hit: _Hit) -> Finding:
     hop, inv = hit.hop, hit.inv
-    path, cut = wit.get(hop.token_id)
+    path, cut = graph.bounded_witness(hop.token_id)
     kind = "invokes" if inv.allowed else "denied"
     step = PathStep(kind, inv.holder, inv.tool, inv.leaf)
     done = "called" if inv.allowed else "tried to call"

@@ -30,8 +30,7 @@ from dataclasses import dataclass
 
 from ..findings import Finding, Location, Options, PathStep, Rule, Severity
 from ..model import Acceptance, DelegationGraph, Invocation, TokenHop
-from ._lineage import Witnesses, children_of, listed, short
-from ._util import evidence, locations
+from ._util import children_of, evidence, listed, locations, short
 
 TITLE = "Unverified hop: a delegation passed on or used without its receiver's acceptance"
 
@@ -54,10 +53,9 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         if inv.leaf is not None:
             used[inv.leaf].append(inv)
     out: list[Finding] = []
-    wit = Witnesses(graph)
     for hop in graph.hops():
         kids = children.get(hop.token_id, [])
-        bad = _bad_receipts(wit, hop, kids)
+        bad = _bad_receipts(graph, hop, kids)
         out.extend(bad)
         invs = used.get(hop.token_id, [])
         if hop.prf is None or (not kids and not invs):
@@ -66,7 +64,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
             [_redelegation(k) for k in kids] + [_request(i) for i in invs],
             key=lambda u: (u.ts, u.seq if u.seq is not None else -1, u.what),
         )
-        found = _judge(graph, wit, hop, kids, uses, quiet=bool(bad))
+        found = _judge(graph, hop, kids, uses, quiet=bool(bad))
         if found is not None:
             out.append(found)
     return out
@@ -95,12 +93,12 @@ def _request(inv: Invocation) -> _Use:
     )
 
 
-def _bad_receipts(wit: Witnesses, hop: TokenHop, kids: list[TokenHop]) -> list[Finding]:
+def _bad_receipts(graph: DelegationGraph, hop: TokenHop, kids: list[TokenHop]) -> list[Finding]:
     out = []
     for kid in kids:
         if kid.receipt_ok is not False:
             continue
-        path, cut = wit.get(kid.token_id)
+        path, cut = graph.bounded_witness(kid.token_id)
         out.append(
             Finding(
                 rule="DLG004",
@@ -122,7 +120,6 @@ def _bad_receipts(wit: Witnesses, hop: TokenHop, kids: list[TokenHop]) -> list[F
 
 def _judge(
     graph: DelegationGraph,
-    wit: Witnesses,
     hop: TokenHop,
     kids: list[TokenHop],
     uses: list[_Use],
@@ -138,10 +135,10 @@ def _judge(
     for use in uses:  # the first use after a refusal that no acceptance had preceded
         before = [a for a in refused if a.ts <= use.ts]
         if before and not any(a.ts <= use.ts for a in accepted):
-            return _finding(wit, hop, use, "high", before[0], mine)
+            return _finding(graph, hop, use, "high", before[0], mine)
     if accepted or receipted or quiet:
         return None
-    return _finding(wit, hop, uses[0], "medium", None, mine)
+    return _finding(graph, hop, uses[0], "medium", None, mine)
 
 
 def _when(a: Acceptance) -> tuple[float, int]:
@@ -149,14 +146,14 @@ def _when(a: Acceptance) -> tuple[float, int]:
 
 
 def _finding(
-    wit: Witnesses,
+    graph: DelegationGraph,
     hop: TokenHop,
     use: _Use,
     severity: Severity,
     refusal: Acceptance | None,
     decisions: list[Acceptance],
 ) -> Finding:
-    path, cut = wit.get(hop.token_id)
+    path, cut = graph.bounded_witness(hop.token_id)
     if refusal is not None:
         why = (
             f"after it had refused it ({refusal.code}), with no acceptance before: the "

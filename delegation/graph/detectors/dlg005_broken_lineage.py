@@ -29,66 +29,19 @@ from __future__ import annotations
 from ...checks import link_problems
 from ..findings import Finding, Options, PathStep, Rule, Severity
 from ..model import MAX_LINEAGE, DelegationGraph, TokenHop
-from ._lineage import WITNESS_STEPS, Witnesses, listed, short
-from ._util import evidence, locations
+from ._util import WITNESS_STEPS, evidence, listed, locations, short
 
 TITLE = "Broken lineage: a token's claimed ancestry does not hold together"
 
 _LOOP = -1  # depth of a token on, or below, a prf cycle: it never reaches a root
 
 
-def depths(graph: DelegationGraph) -> tuple[dict[str, int], list[tuple[str, ...]]]:
-    """Each token's depth (1 for a token naming no parent, or an unknown one) and the
-    ``prf`` cycles in delegation order, each starting at its smallest token id. One pass,
-    O(E)."""
-    tokens = graph.tokens
-    depth: dict[str, int] = {}
-    cycles: list[tuple[str, ...]] = []
-    for start in sorted(tokens):
-        if start in depth:
-            continue
-        stack: list[str] = []
-        on_path: dict[str, int] = {}
-        current: str | None = start
-        while current is not None and current in tokens and current not in depth:
-            if current in on_path:
-                break
-            on_path[current] = len(stack)
-            stack.append(current)
-            current = tokens[current].prf
-        if current is not None and current in on_path:
-            loop = stack[on_path[current] :]
-            cycles.append(_rotated(loop))
-            for token_id in loop:
-                depth[token_id] = _LOOP
-            del stack[on_path[current] :]
-            base = _LOOP
-        elif current is not None and current in depth:
-            base = depth[current]
-        else:
-            base = 0
-        for token_id in reversed(stack):
-            base = _LOOP if base == _LOOP else base + 1
-            depth[token_id] = base
-    return depth, cycles
-
-
-def _rotated(walked: list[str]) -> tuple[str, ...]:
-    """A loop walked child to parent, in delegation order from its smallest token id."""
-    loop = walked[::-1]
-    low = loop.index(min(loop))
-    return (*loop[low:], *loop[:low])
-
-
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
-    depth, cycles = depths(graph)
-    known = set(cycles)
-    for loop in graph.lineage_cycles:  # loops the model met on its own walks: the same ones
-        if loop:
-            known.add(_rotated(list(loop)))
-    out = [_cycle(graph, loop) for loop in sorted(known)]
+    out = [_cycle(graph, loop) for loop in graph.cycles()]
     for hop in graph.hops():
-        out.extend(_token(graph, hop, depth[hop.token_id]))
+        token_id = hop.token_id
+        depth = _LOOP if graph.looped(token_id) else graph.depth(token_id)
+        out.extend(_token(graph, hop, depth))
     for jti in sorted(graph.duplicate_jti):
         out.append(_duplicate(graph, jti, graph.duplicate_jti[jti]))
     return out
@@ -102,7 +55,7 @@ def _finding(
     message: str,
     **more: object,
 ) -> Finding:
-    path, cut = Witnesses(graph).get(hop.token_id)
+    path, cut = graph.bounded_witness(hop.token_id)
     parent = graph.parent(hop)
     return Finding(
         rule="DLG005",

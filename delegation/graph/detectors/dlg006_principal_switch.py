@@ -29,8 +29,7 @@ from ...checks import attenuation_problems
 from ...errors import PrincipalMismatch, TaskMismatch
 from ..findings import Finding, Location, Options, Rule
 from ..model import DelegationGraph, TokenHop
-from ._lineage import Witnesses, listed, short
-from ._util import evidence, locations
+from ._util import evidence, listed, locations, short
 
 TITLE = "Principal switch: authority re-pointed at another task or principal"
 
@@ -49,8 +48,7 @@ class _Act:
 
 
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
-    wit = Witnesses(graph)
-    out = [f for hop in graph.hops() if (f := _switch(graph, wit, hop)) is not None]
+    out = [f for hop in graph.hops() if (f := _switch(graph, hop)) is not None]
     acts: dict[str, list[_Act]] = defaultdict(list)
     for hop in graph.tokens.values():
         if hop.cnf_kid is not None and hop.obo is not None:
@@ -65,9 +63,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
                 _Act(inv.ts, 1, leaf.token_id, inv.obo, inv.holder, f"called {inv.tool}", inv.where)
             )
     for kid in sorted(acts):
-        found = _shared_key(
-            graph, wit, kid, sorted(acts[kid], key=_order), options.principal_window
-        )
+        found = _shared_key(graph, kid, sorted(acts[kid], key=_order), options.principal_window)
         if found is not None:
             out.append(found)
     return out
@@ -77,7 +73,7 @@ def _order(a: _Act) -> tuple[float, int, str, str, str, str]:
     return (a.ts, a.order, a.token_id, a.obo, a.agent, a.what)
 
 
-def _switch(graph: DelegationGraph, wit: Witnesses, hop: TokenHop) -> Finding | None:
+def _switch(graph: DelegationGraph, hop: TokenHop) -> Finding | None:
     parent = graph.parent(hop)
     if parent is None:
         return None
@@ -93,7 +89,7 @@ def _switch(graph: DelegationGraph, wit: Witnesses, hop: TokenHop) -> Finding | 
         what.append(f"task {parent.task} -> {hop.task}")
     if any(isinstance(p, PrincipalMismatch) for p in changed):
         what.append(f"principal {parent.obo} -> {hop.obo}")
-    path, cut = wit.get(hop.token_id)
+    path, cut = graph.bounded_witness(hop.token_id)
     return Finding(
         rule="DLG006",
         severity="high",
@@ -117,9 +113,7 @@ def _switch(graph: DelegationGraph, wit: Witnesses, hop: TokenHop) -> Finding | 
     )
 
 
-def _shared_key(
-    graph: DelegationGraph, wit: Witnesses, kid: str, acts: list[_Act], window: int
-) -> Finding | None:
+def _shared_key(graph: DelegationGraph, kid: str, acts: list[_Act], window: int) -> Finding | None:
     last: dict[str, _Act] = {}  # principal -> its latest act so far
     pair: tuple[_Act, _Act] | None = None
     for act in acts:
@@ -136,8 +130,8 @@ def _shared_key(
     first, second = pair
     principals = sorted({a.obo for a in acts})
     agents = sorted({a.agent for a in acts})
-    one, _ = wit.get(first.token_id)
-    two, _ = wit.get(second.token_id)
+    one, _ = graph.bounded_witness(first.token_id)
+    two, _ = graph.bounded_witness(second.token_id)
     hop = graph.tokens[second.token_id]
     return Finding(
         rule="DLG006",

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Options, Rule, Severity
 from ..model import DelegationGraph, TokenHop
-from ._group_b import LIMIT, bounded, hop_step, listing
-from ._util import evidence, locations
+from ._util import LIMIT, bounded, evidence, hop_step, listed, locations
 
 TITLE = "Depth or fan-out: a chain runs too deep, or an agent delegates too widely"
 
@@ -34,14 +33,15 @@ def _too_deep(graph: DelegationGraph, options: Options) -> list[Finding]:
     limit = options.max_depth
     # first hop beyond the threshold -> the deepest depth reached through it (and where)
     deepest: dict[str, tuple[int, str]] = {}
+    first: dict[str, str] = {}  # token deeper than the limit -> its first hop beyond it
     for hop in graph.hops():
-        line = graph.lineage(hop.token_id)
-        if len(line) <= limit:
+        depth = graph.depth(hop.token_id)
+        if depth <= limit:
             continue
-        first = line[limit].token_id
-        best = deepest.get(first)
-        if best is None or len(line) > best[0]:
-            deepest[first] = (len(line), hop.token_id)
+        beyond = _first_beyond(graph, hop, limit, first)
+        best = deepest.get(beyond)
+        if best is None or depth > best[0]:
+            deepest[beyond] = (depth, hop.token_id)
     out: list[Finding] = []
     for token_id in sorted(deepest):
         depth, leaf = deepest[token_id]
@@ -69,6 +69,37 @@ def _too_deep(graph: DelegationGraph, options: Options) -> list[Finding]:
     return out
 
 
+def _first_beyond(graph: DelegationGraph, hop: TokenHop, limit: int, first: dict[str, str]) -> str:
+    """The hop at ``limit + 1`` hops from the root on ``hop``'s lineage, memoised in
+    ``first``: a token's is its parent's, so every token costs O(1) amortised."""
+    pending: list[str] = []
+    current: TokenHop | None = hop
+    found: str | None = None
+    while current is not None:
+        token_id = current.token_id
+        known = first.get(token_id)
+        if known is not None:
+            found = known
+            break
+        depth = graph.depth(token_id)
+        if depth == limit + 1:
+            found = token_id
+            break
+        parent = graph.parent(current)
+        if parent is None or graph.depth(parent.token_id) != depth - 1:
+            # on a prf loop depths do not step down: read its (bounded) lineage
+            line = graph.lineage(token_id)
+            found = line[limit].token_id if len(line) > limit else token_id
+            break
+        pending.append(token_id)
+        current = parent
+    assert found is not None
+    for token_id in pending:
+        first[token_id] = found
+    first[hop.token_id] = found
+    return found
+
+
 def _fan_out(graph: DelegationGraph, options: Options) -> list[Finding]:
     # (issuer, task) -> receiver -> the first token delegated to it
     groups: dict[tuple[str, str], dict[str, TokenHop]] = {}
@@ -91,7 +122,7 @@ def _fan_out(graph: DelegationGraph, options: Options) -> list[Finding]:
                 title=TITLE,
                 message=(
                     f"{issuer} delegated to {len(names)} distinct agents in task {task}, more "
-                    f"than the maximum fan-out {options.max_fan_out}: {listing(names)}"
+                    f"than the maximum fan-out {options.max_fan_out}: {listed(names)}"
                 ),
                 key=(issuer, task, "fan-out"),
                 path=tuple(hop_step(h) for h in hops),

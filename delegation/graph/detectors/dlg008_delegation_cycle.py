@@ -24,8 +24,7 @@ import networkx as nx
 
 from ..findings import Finding, Options, PathStep, Rule, Severity
 from ..model import DelegationGraph, TokenHop
-from ._group_b import LIMIT, listing, set_key
-from ._util import locations
+from ._util import LIMIT, listed, locations, set_key
 
 __all__ = ["RULE", "TITLE", "detect"]
 
@@ -120,7 +119,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         shown = steps[:LIMIT]
         agents = sorted(members)
         tasks = sorted(inside[c])
-        where = f"within task {looping[0]}" if looping else f"only across tasks ({listing(tasks)})"
+        where = f"within task {looping[0]}" if looping else f"only across tasks ({listed(tasks)})"
         ring = " -> ".join([*(h.iss for h in shown), shown[-1].sub])
         more = f" ({len(steps) - LIMIT} more steps)" if len(steps) > LIMIT else ""
         out.append(
@@ -130,7 +129,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
                 title=TITLE,
                 message=(
                     f"{len(agents)} agent(s) delegate to each other in a loop {where}: "
-                    f"{ring}{more}; members: {listing(agents)}"
+                    f"{ring}{more}; members: {listed(agents)}"
                 ),
                 key=set_key(agents),
                 path=tuple(PathStep("delegates", h.iss, h.sub, h.token_id) for h in shown),

@@ -29,22 +29,20 @@ from collections import defaultdict
 from ...checks import time_problems
 from ..findings import Finding, Location, Options, PathStep, Rule
 from ..model import DelegationGraph, Invocation, Revocation, TokenHop
-from ._lineage import Witnesses, short
-from ._util import evidence, locations
+from ._util import evidence, locations, short
 
 TITLE = "Lifetime extension: authority outliving its grant, its revocation or its task"
 
 
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
-    wit = Witnesses(graph)
     out: list[Finding] = []
     for hop in graph.hops():
-        out.extend(_lifetime(graph, wit, hop, options.max_lifetime))
+        out.extend(_lifetime(graph, hop, options.max_lifetime))
         task = graph.tasks.get(hop.task)
         if task is not None and task.closed is not None and hop.iat > task.closed:
             out.append(
                 _token_finding(
-                    wit,
+                    graph,
                     hop,
                     "after_close",
                     f"token {short(hop.token_id)} ({hop.iss} -> {hop.sub}) was issued at "
@@ -59,14 +57,12 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     for inv in sorted(graph.invocations, key=lambda i: (i.ts, i.seq if i.seq is not None else -1)):
         if not inv.allowed or inv.leaf is None:
             continue
-        out.extend(_after_revocation(graph, wit, inv, revoked, seen))
-        out.extend(_after_task(graph, wit, inv, seen))
+        out.extend(_after_revocation(graph, inv, revoked, seen))
+        out.extend(_after_task(graph, inv, seen))
     return out
 
 
-def _lifetime(
-    graph: DelegationGraph, wit: Witnesses, hop: TokenHop, max_lifetime: int
-) -> list[Finding]:
+def _lifetime(graph: DelegationGraph, hop: TokenHop, max_lifetime: int) -> list[Finding]:
     parent = graph.parent(hop)
     problems = list(time_problems(hop, parent, 0, max_lifetime=max_lifetime, now=None))
     if not problems:
@@ -80,7 +76,7 @@ def _lifetime(
         why.append(f"it outlives its parent {short(parent.token_id)} by {hop.exp - parent.exp}s")
     return [
         _token_finding(
-            wit,
+            graph,
             hop,
             "lifetime",
             f"token {short(hop.token_id)} ({hop.iss} -> {hop.sub}, task {hop.task}): "
@@ -94,9 +90,9 @@ def _lifetime(
 
 
 def _token_finding(
-    wit: Witnesses, hop: TokenHop, what: str, message: str, **more: object
+    graph: DelegationGraph, hop: TokenHop, what: str, message: str, **more: object
 ) -> Finding:
-    path, cut = wit.get(hop.token_id)
+    path, cut = graph.bounded_witness(hop.token_id)
     return Finding(
         rule="DLG009",
         severity="high",
@@ -126,7 +122,6 @@ def _chain_names(graph: DelegationGraph, leaf: str) -> list[tuple[str, str]]:
 
 def _after_revocation(
     graph: DelegationGraph,
-    wit: Witnesses,
     inv: Invocation,
     revoked: dict[tuple[str, str], list[Revocation]],
     seen: set[tuple[str, ...]],
@@ -145,7 +140,6 @@ def _after_revocation(
             out.append(
                 _use_finding(
                     graph,
-                    wit,
                     inv,
                     key,
                     f"{inv.holder} was allowed {inv.tool} on {inv.resource} at {inv.ts:.0f} "
@@ -166,7 +160,7 @@ def _after_revocation(
 
 
 def _after_task(
-    graph: DelegationGraph, wit: Witnesses, inv: Invocation, seen: set[tuple[str, ...]]
+    graph: DelegationGraph, inv: Invocation, seen: set[tuple[str, ...]]
 ) -> list[Finding]:
     task = graph.tasks.get(inv.task) if inv.task is not None else None
     if task is None or inv.leaf is None:
@@ -185,7 +179,6 @@ def _after_task(
     return [
         _use_finding(
             graph,
-            wit,
             inv,
             key,
             f"{inv.holder} was allowed {inv.tool} on {inv.resource} at {inv.ts:.0f} in task "
@@ -198,7 +191,6 @@ def _after_task(
 
 def _use_finding(
     graph: DelegationGraph,
-    wit: Witnesses,
     inv: Invocation,
     key: tuple[str, ...],
     message: str,
@@ -208,7 +200,7 @@ def _use_finding(
 ) -> Finding:
     assert inv.leaf is not None
     leaf = graph.tokens[inv.leaf]
-    path, cut = wit.get(inv.leaf)
+    path, cut = graph.bounded_witness(inv.leaf)
     step = PathStep("invokes", inv.holder, inv.tool, inv.leaf)
     return Finding(
         rule="DLG009",

@@ -26,8 +26,8 @@ from typing import Any
 
 from ..findings import Finding, Options, PathStep, Rule
 from ..model import DelegationGraph, TokenHop
-from ._reach import MAX_ITEMS, Reach, bounded_witness, listed
-from ._util import evidence, locations
+from ._reach import Reach
+from ._util import LIMIT, evidence, listed, locations
 
 TITLE = "Toxic combination: a task's agents together hold a dangerous set of tools"
 
@@ -39,7 +39,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     wanted = {label for s in options.toxic_sets for label in s}
     if not wanted:
         return []
-    reach = Reach(graph, options)
+    reach = Reach.of(graph, options)
     holdings: _Holdings = defaultdict(lambda: defaultdict(list))
     for hop in graph.hops():
         for tool in reach.token_tools(hop):
@@ -67,7 +67,7 @@ def _pick(graph: DelegationGraph, delivered: list[tuple[TokenHop, str]]) -> tupl
 
 
 def _holds_path(graph: DelegationGraph, hop: TokenHop, tool: str) -> list[PathStep]:
-    path, _ = bounded_witness(graph, hop.token_id)
+    path = graph.witness(hop.token_id)
     return [*path, PathStep("holds", hop.sub, tool)]
 
 
@@ -153,7 +153,7 @@ def _together(
             "task": task,
             "toxic_set": list(toxic),
             "labels": per_label,
-            "agents": involved[:MAX_ITEMS],
+            "agents": involved[:LIMIT],
             "agents_total": len(involved),
         },
         locations=locations(hops),

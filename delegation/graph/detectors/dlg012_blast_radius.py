@@ -14,9 +14,11 @@ its ranking (``agents`` or ``tools``); keys ``("agent", id)`` and ``("tool", nam
 This is :meth:`DelegationGraph.blast_radius` computed for every agent at once, in one pass:
 ``downstream`` here follows token lineage (agents that received authority derived from
 this agent's tokens) rather than any delegation edge, which keeps it linear and precise.
+Each token is counted downstream of the agents of its last 20 ancestors (as far up as a
+witness shows), so a hostile million-hop chain costs O(E x 20), not O(E x d).
 
-Complexity: O(E x (c + d) + P x T) for E tokens of at most c capabilities and lineages of at
-most d hops, P distinct tool patterns and T known tools; sorting O(A log A + T log T).
+Complexity: O(E x (c + 20) + P x T) for E tokens of at most c capabilities, P distinct
+tool patterns and T known tools; sorting O(A log A + T log T).
 
 Addresses: OWASP Agentic Top 10 ASI03 (Identity and Privilege Abuse) and ASI08 (Cascading
 Failures); CSA MAESTRO L5 (Evaluation and Observability) and L7 (Agent Ecosystem); OWASP
@@ -30,8 +32,8 @@ from dataclasses import dataclass, field
 
 from ..findings import Finding, Options, PathStep, Rule, Severity
 from ..model import DelegationGraph, TokenHop
-from ._reach import MAX_ITEMS, Reach, bounded_witness, listed
-from ._util import locations
+from ._reach import Reach
+from ._util import LIMIT, WITNESS_STEPS, listed, locations
 
 TITLE = "Blast radius: what an agent exposes if compromised"
 TOOL_TITLE = "Blast radius: how many agents reach a sensitive tool"
@@ -49,7 +51,7 @@ class _Radius:
 
 
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
-    reach = Reach(graph, options)
+    reach = Reach.of(graph, options)
     radii: dict[str, _Radius] = {}
     reached_by: dict[str, dict[str, TokenHop]] = defaultdict(dict)  # sensitive tool -> holders
     for hop in graph.hops():
@@ -61,20 +63,23 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         r.tools.update(tools)
         if hop.dpth > 0:
             r.redelegable.update(tools)
-        lineage = graph.lineage(hop.token_id)
-        rank = (len(lineage), hop.token_id)
+        rank = (graph.depth(hop.token_id), hop.token_id)
         for tool in tools:
             best = r.via.get(tool)
             if best is None or rank < _rank(graph, best):
                 r.via[tool] = hop
             if tool in reach.sensitive:
                 reached_by[tool][hop.sub] = r.via[tool]
-        for above in lineage[:-1]:
+        above = graph.parent(hop)
+        for _ in range(WITNESS_STEPS):  # as far up as a witness shows: linear on any chain
+            if above is None:
+                break
             if above.sub != hop.sub:
                 up = radii.get(above.sub)
                 if up is None:
                     up = radii[above.sub] = _Radius(above.sub)
                 up.downstream.add(hop.sub)
+            above = graph.parent(above)
     out = _agent_findings(graph, reach, radii)
     out.extend(_tool_findings(graph, reach, reached_by, radii, options))
     return out
@@ -108,7 +113,7 @@ def _agent_findings(
         severity: Severity = "low" if handed else "info"
         shown = handed[0] if handed else sensitive[0] if sensitive else tools[0] if tools else None
         hop = r.via[shown] if shown is not None else min(r.tokens, key=lambda h: _rank(graph, h))
-        path, cut = bounded_witness(graph, hop.token_id)
+        path, cut = graph.witness(hop.token_id), graph.witness_cut(hop.token_id)
         if shown is not None:
             path = (*path, PathStep("holds", r.agent, shown))
         message = (
@@ -133,14 +138,14 @@ def _agent_findings(
                     "rank": rank,
                     "agent": r.agent,
                     "tokens": len(r.tokens),
-                    "tool_patterns": sorted(r.patterns)[:MAX_ITEMS],
-                    "tools": tools[:MAX_ITEMS],
+                    "tool_patterns": sorted(r.patterns)[:LIMIT],
+                    "tools": tools[:LIMIT],
                     "tools_total": len(tools),
-                    "sensitive": sensitive[:MAX_ITEMS],
+                    "sensitive": sensitive[:LIMIT],
                     "sensitive_total": len(sensitive),
                     "redelegable_total": len(r.redelegable),
-                    "redelegable_sensitive": handed[:MAX_ITEMS],
-                    "downstream": downstream[:MAX_ITEMS],
+                    "redelegable_sensitive": handed[:LIMIT],
+                    "downstream": downstream[:LIMIT],
                     "downstream_total": len(downstream),
                     "path_cut": cut,
                 },
@@ -163,7 +168,7 @@ def _tool_findings(
         agents = sorted(reached_by[tool])
         handing = [a for a in agents if tool in radii[a].redelegable]
         many = len(agents) > options.max_reach
-        hops = [reached_by[tool][a] for a in agents[:MAX_ITEMS]]
+        hops = [reached_by[tool][a] for a in agents[:LIMIT]]
         out.append(
             Finding(
                 rule="DLG012",
@@ -176,15 +181,14 @@ def _tool_findings(
                 ),
                 key=("tool", tool),
                 path=tuple(
-                    PathStep("holds", a, tool, reached_by[tool][a].token_id)
-                    for a in agents[:MAX_ITEMS]
+                    PathStep("holds", a, tool, reached_by[tool][a].token_id) for a in agents[:LIMIT]
                 ),
                 evidence={
                     "ranking": "tools",
                     "rank": rank,
                     "tool": tool,
                     "labels": sorted(reach.labels[tool]),
-                    "agents": agents[:MAX_ITEMS],
+                    "agents": agents[:LIMIT],
                     "agents_total": len(agents),
                     "redelegating_agents": len(handing),
                     "max_reach": options.max_reach,

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Options, Rule
 from ..model import DelegationGraph, TokenHop, trust_domain
-from ._group_b import LIMIT, bounded, hop_step, listing
-from ._util import locations
+from ._util import LIMIT, bounded, hop_step, listed, locations
 
 __all__ = ["RULE", "TITLE", "detect"]
 
@@ -59,7 +58,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
                     severity="high",
                     title=TITLE,
                     message=(
-                        f"key {kid} is bound to {len(names)} agent ids ({listing(names)}): "
+                        f"key {kid} is bound to {len(names)} agent ids ({listed(names)}): "
                         "whoever holds it can act as each of them"
                     ),
                     key=(kid,),
@@ -105,7 +104,7 @@ def _foreign_keys(
         if len(domains) > 1:
             reasons.append(
                 f"its keys are registered to agents in {len(domains)} trust domains "
-                f"({listing(sorted(domains))})"
+                f"({listed(sorted(domains))})"
             )
         if foreign:
             reasons.append(f"{len(foreign)} of its {len(kids)} keys are not registered to it")

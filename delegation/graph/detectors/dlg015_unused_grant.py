@@ -23,7 +23,7 @@ from collections import defaultdict
 
 from ..findings import Finding, Options, Rule
 from ..model import MAX_LINEAGE, DelegationGraph
-from ._reach import Reach, bounded_witness
+from ._reach import Reach
 from ._util import evidence, locations
 
 TITLE = "Unused grant: a delegated capability was never exercised"
@@ -33,7 +33,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     if not graph.invocations:
         return []
     used = _uses(graph)
-    reach = Reach(graph, options)
+    reach = Reach.of(graph, options)
     allowed = sum(1 for inv in graph.invocations if inv.allowed)
     first = min(inv.ts for inv in graph.invocations)
     last = max(inv.ts for inv in graph.invocations)
@@ -45,7 +45,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     for hop in graph.hops():
         requests = used.get(hop.token_id, set())
         below = children.get(hop.token_id, 0)
-        path, cut = bounded_witness(graph, hop.token_id)
+        path, cut = graph.witness(hop.token_id), graph.witness_cut(hop.token_id)
         for text, cap in sorted({str(c): c for c in hop.caps}.items()):
             if any(
                 reach.matches(cap.tool, tool, ".") and reach.matches(cap.resource, resource, "/")

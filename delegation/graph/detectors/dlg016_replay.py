@@ -22,8 +22,7 @@ from typing import Any
 
 from ..findings import Finding, Location, Options, PathStep, Rule, Severity
 from ..model import DelegationGraph, Invocation
-from ._group_b import LIMIT, bounded, listing, short
-from ._util import evidence, locations
+from ._util import LIMIT, bounded, evidence, listed, locations, short
 
 __all__ = ["RULE", "TITLE", "detect"]
 
@@ -84,7 +83,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
                     firsts,
                     (leaf, "issuers"),
                     f"token {short(leaf)} (held by {invs[0].holder}, task {invs[0].task}) was "
-                    f"presented with proofs from {len(issuers)} issuers ({listing(issuers)}): "
+                    f"presented with proofs from {len(issuers)} issuers ({listed(issuers)}): "
                     "its key is in more than one hand",
                     severity="critical",
                     issuers=issuers[:LIMIT],

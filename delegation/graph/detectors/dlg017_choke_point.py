@@ -34,7 +34,8 @@ import networkx as nx
 
 from ..findings import Finding, Options, PathStep, Rule
 from ..model import DelegationGraph, TokenHop
-from ._reach import MAX_ITEMS, Reach, bounded_witness, listed
+from ._reach import Reach
+from ._util import LIMIT, listed
 
 TITLE = "Choke point: every path to a sensitive tool goes through one agent"
 
@@ -42,7 +43,7 @@ _SOURCE = "\x00roots"  # the virtual source; no agent id has a control character
 
 
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
-    reach = Reach(graph, options)
+    reach = Reach.of(graph, options)
     if not reach.sensitive:
         return []
     # tool -> holder -> the token (nearest the root) that lets the holder reach it
@@ -135,11 +136,11 @@ def _finding(
     names = sorted(tools)
     first = names[0]
     via, hop = tools[first]
-    path, cut = bounded_witness(graph, hop.token_id)
+    path, cut = graph.witness(hop.token_id), graph.witness_cut(hop.token_id)
     why = _unregistered(graph, agent)
     per_tool: dict[str, Any] = {
         t: {"holders": len(holders[t]), "via": tools[t][0], "token_id": tools[t][1].token_id}
-        for t in names[:MAX_ITEMS]
+        for t in names[:LIMIT]
     }
     message = (
         f"every delegation path from the roots to {listed(names)} passes through {agent} "

@@ -24,8 +24,7 @@ from bisect import bisect_right
 
 from ..findings import Finding, Options, PathStep, Rule, Severity
 from ..model import DelegationGraph, TokenHop
-from ._group_b import short
-from ._util import evidence, locations
+from ._util import evidence, locations, short
 
 __all__ = ["RULE", "TITLE", "detect"]
 
