@@ -8,11 +8,20 @@ starts a private cluster and kills one of its masters.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from support import REQ, World
 
-from delegation import ConfigurationError, StoreUnavailable, open_store
+from delegation import (
+    ConfigurationError,
+    DelegationError,
+    ProofReplayed,
+    Revoked,
+    StoreUnavailable,
+    open_store,
+)
 
 T0 = 1_800_000_000.0
 
@@ -142,5 +151,77 @@ def test_wait_for_more_replicas_than_exist_is_store_unavailable(cluster_url: str
     try:
         with pytest.raises(StoreUnavailable, match="acknowledged by 1 of 2 replicas"):
             store.revoke("jti", "J")
+    finally:
+        store.close()
+
+
+# --- failover (a private cluster) --- #
+
+FAST = 5.0  # seconds: a decision while a master is down must be denied at least this quickly
+
+
+def _decide(verify: Callable[[], object]) -> str:
+    """'allowed', or the error code of the denial; any other exception fails the test."""
+    start = time.monotonic()
+    try:
+        verify()
+        outcome = "allowed"
+    except DelegationError as exc:
+        outcome = exc.code
+    assert time.monotonic() - start < FAST, f"a decision took {time.monotonic() - start:.1f}s"
+    return outcome
+
+
+def test_master_killed_fails_closed_then_recovers(
+    cluster_factory: Callable[[], Any],
+) -> None:
+    """Kill a master mid-run: denied with store_unavailable until its replica takes over,
+    then allowed again by the same verifier, and no acknowledged revocation is lost."""
+    cluster = cluster_factory()
+    store = open_store(cluster.url + "?wait=1&timeout=0.5")
+    world = World()
+    verifier = world.verifier(revocations=store, replay=store)
+    try:
+        acked = [f"R{i}" for i in range(60)]
+        for value in acked:  # acknowledged by a replica (WAIT 1) before the crash
+            store.revoke("jti", value, until=T0 + 3600, now=T0)
+        store.revoke("task", "T-revoked")
+        revoked_chain = world.chain(3, task="T-revoked")
+        victim = cluster.server_of("delegation:rev:task:T-revoked")
+        chain = world.chain(3)
+        assert _decide(lambda: verifier.verify(chain, world.prove(chain), REQ)) == "allowed"
+
+        victim.kill()
+        with pytest.raises(StoreUnavailable):  # a key of the dead master's slots
+            store.first_revoked([("task", "T-revoked")], now=T0)
+        outcomes: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            outcome = _decide(lambda: verifier.verify(chain, world.prove(chain), REQ))
+            outcomes.append(outcome)
+            assert outcome in ("allowed", "store_unavailable"), outcomes
+            revoked = _decide(
+                lambda: verifier.verify(revoked_chain, world.prove(revoked_chain), REQ)
+            )
+            assert revoked in ("revoked", "store_unavailable"), revoked  # never allowed
+            if outcome == "allowed" and len(outcomes) > 1:
+                break
+            time.sleep(0.1)
+        assert outcomes[0] == "store_unavailable", outcomes
+        assert outcomes[-1] == "allowed", f"no recovery within 30s: {outcomes[-5:]}"
+
+        # the replica was promoted and holds every acknowledged revocation
+        assert victim.port not in {s.port for s in cluster.masters()}
+        assert len(cluster.masters()) == 3
+        assert store.get_many("rev", [f"jti:{v}" for v in acked], now=T0) == {
+            f"jti:{v}": "1" for v in acked
+        }
+        with pytest.raises(Revoked):
+            verifier.verify(revoked_chain, world.prove(revoked_chain), REQ)
+        proof = world.prove(chain)
+        verifier.verify(chain, proof, REQ)
+        with pytest.raises(ProofReplayed):
+            verifier.verify(chain, proof, REQ)
+        store.revoke("jti", "after-failover")  # writes (with WAIT) work on the new master
     finally:
         store.close()
