@@ -68,24 +68,31 @@ def _ping(port: int) -> bool:
 
 
 def _start_server(workdir: Path, *extra: str) -> tuple[int, subprocess.Popen[bytes]]:
-    workdir.mkdir(parents=True)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            *(SERVER or "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""),
-            *("--appendonly", "no", "--dir", str(workdir), "--logfile", "redis.log", *extra),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while not _ping(port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"redis-server did not start in {workdir}")
-        time.sleep(0.02)
-    return port, proc
+    """A ``redis-server`` on a free loopback port (cluster nodes: its bus port + 10000 too)."""
+    for attempt in range(5):
+        port = _free_port()
+        while port + 10000 > 65535:  # a cluster node also listens on port + 10000
+            port = _free_port()
+        where = workdir / f"try{attempt}"
+        where.mkdir(parents=True)
+        proc = subprocess.Popen(
+            [
+                *(SERVER or "redis-server", "--port", str(port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--dir", str(where)),
+                *("--logfile", "redis.log", *extra),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while proc.poll() is None and time.monotonic() < deadline:
+            if _ping(port):
+                return port, proc
+            time.sleep(0.02)
+        proc.kill()
+        proc.wait()
+    raise RuntimeError(f"redis-server did not start in {workdir}")
 
 
 @contextmanager

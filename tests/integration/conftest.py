@@ -116,6 +116,8 @@ def start_redis_server(
     workdir.mkdir(parents=True, exist_ok=True)
     for _attempt in range(5):
         p = port or free_port()
+        while port is None and "--cluster-enabled" in extra and p + 10000 > 65535:
+            p = free_port()  # a cluster node also listens on its bus port, port + 10000
         log = workdir / f"redis-{p}.log"
         sock = workdir / f"redis-{p}.sock" if unix_socket else None
         options = {
