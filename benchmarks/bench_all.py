@@ -1189,6 +1189,10 @@ def run(quick: bool) -> int:
         graph,
         lambda: time.perf_counter() - started,
     )
+    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    if "\n## Fleet\n" in old:  # bench_fleet.py's section (run separately): kept as it was
+        fleet = old.partition("\n## Fleet\n")[2].partition("\n## ")[0]
+        text = text.rstrip("\n") + "\n\n## Fleet\n" + fleet.rstrip("\n") + "\n"
     RESULTS.write_text(text, encoding="utf-8")
     print(text)
     log(f"wrote {RESULTS} ({time.perf_counter() - started:.1f} s)")

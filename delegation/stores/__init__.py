@@ -7,8 +7,9 @@ proof is accepted by the verifier that did not hear of it. A store that fails ra
 Select a store by URL with :func:`open_store`: ``memory://`` (one process, tests),
 ``sqlite:///relative.sqlite`` or ``sqlite:////absolute/path.sqlite`` (the default: one
 file, safe across the processes of one host), ``redis://[:password@]host:port/db``,
-``rediss://...`` (TLS) or ``unix:///path/redis.sock?db=0`` for a fleet (extra
-``delegation[redis]``; Redis Cluster is not supported: a revocation check is one multi-key script).
+``rediss://...`` (TLS) or ``unix:///path/redis.sock?db=0`` for a fleet, and
+``redis+cluster://host:port[,host:port...][?wait=1]`` (``rediss+cluster://``: TLS) for a
+Redis Cluster (extra ``delegation[redis]``; see :mod:`delegation.stores.redis_cluster`).
 """
 
 from __future__ import annotations
@@ -71,10 +72,15 @@ def open_store(url: str) -> KVStore:
         if not path:
             raise ConfigurationError(f"store URL {url!r} names no file (sqlite:///path)")
         return SQLiteStore(path)
+    if url.startswith(("redis+cluster://", "rediss+cluster://")):
+        from .redis_cluster import RedisClusterStore  # optional extra: delegation[redis]
+
+        return RedisClusterStore.from_url(url)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from .redis import RedisStore  # optional extra: delegation[redis]
 
         return RedisStore.from_url(url)
     raise ConfigurationError(
-        f"unknown store URL {url!r} (memory://, sqlite:///file.sqlite, redis://host:port/db)"
+        f"unknown store URL {url!r} (memory://, sqlite:///file.sqlite, redis://host:port/db,"
+        " redis+cluster://host:port,host:port)"
     )

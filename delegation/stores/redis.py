@@ -154,6 +154,9 @@ class RedisStore(KVStore):
     A store built on a client owns it: :meth:`close` closes it.
     """
 
+    #: What the client raises when the server or the connection fails (all: store_unavailable).
+    _errors: tuple[type[Exception], ...] = (RedisError, OSError)
+
     def __init__(self, client: redis.Redis, *, prefix: str = "delegation:") -> None:
         self._client = client
         self.prefix = prefix
@@ -203,7 +206,7 @@ class RedisStore(KVStore):
     def close(self) -> None:
         try:
             self._client.close()
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             self._fail(exc)
 
     # --- helpers --- #
@@ -221,6 +224,13 @@ class RedisStore(KVStore):
     def _damaged(self, ns: str, key: str) -> NoReturn:
         raise StoreUnavailable(f"Redis store {self.where}: entry {ns}/{key} is damaged")
 
+    def _fetch(self, names: list[str]) -> Any:
+        """The raw values of ``names`` (None: absent) in one round trip; a non-string fails."""
+        try:
+            return self._get_many(keys=names)
+        except self._errors as exc:
+            self._fail(exc)
+
     # --- primitives --- #
 
     def first_use(self, key: str, *, expires_at: float, now: float) -> bool:
@@ -230,7 +240,7 @@ class RedisStore(KVStore):
                 keys=[self._key("use", key)],
                 args=[f"{float(expires_at)!r}|", repr(float(now)), ttl],
             )
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             self._fail(exc)
         return bool(won == 1)
 
@@ -245,7 +255,7 @@ class RedisStore(KVStore):
                 self._client.delete(name)  # lapsed already
             else:
                 self._client.set(name, f"{float(until)!r}|{value}", px=ttl)
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             self._fail(exc)
 
     def lengthen(self, ns: str, key: str, value: str, *, until: float | None, now: float) -> None:
@@ -256,18 +266,14 @@ class RedisStore(KVStore):
             entry, ttl = f"{bound}|{value}", _ttl_ms(until, now)
         try:
             self._lengthen(keys=[self._key(ns, key)], args=[entry, repr(float(now)), ttl, bound])
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             self._fail(exc)
 
     def get_many(self, ns: str, keys: Iterable[str], *, now: float) -> dict[str, str]:
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return {}
-        names = [self._key(ns, k) for k in wanted]
-        try:
-            raws = self._get_many(keys=names)
-        except (RedisError, OSError) as exc:
-            self._fail(exc)
+        raws = self._fetch([self._key(ns, k) for k in wanted])
         if not isinstance(raws, list) or len(raws) != len(wanted):
             raise StoreUnavailable(f"Redis store {self.where} gave a malformed read reply")
         out: dict[str, str] = {}

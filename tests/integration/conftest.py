@@ -1,11 +1,15 @@
-"""Fixtures for the store integration tests: real SQLite files and a real ``redis-server``.
+"""Fixtures for the store integration tests: real SQLite files, ``redis-server``, a cluster.
 
 One ``redis-server`` is started per test session on a free loopback port (and a Unix
 socket) in a temporary directory, with persistence off; it is flushed before every test
 that uses it and stopped at the end. ``redis_factory`` starts further private servers
-for tests that kill or reconfigure theirs. Without ``redis-server`` (or the ``redis``
-package) the Redis tests are skipped, except under ``CI=true`` where they fail: the CI
-script must install it.
+for tests that kill or reconfigure theirs. One Redis Cluster (six ``redis-server
+--cluster-enabled yes`` on free loopback ports: three masters, three replicas, made a
+cluster by ``redis-cli --cluster create``) is started per session the same way, flushed
+before every test that uses it; ``cluster_factory`` starts private ones for tests that
+kill a master. Without ``redis-server`` (or the ``redis`` package) the Redis tests are
+skipped, except under ``CI=true`` where they fail: the CI script must install it; a
+cluster that does not come up fails, never skips.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from delegation import open_store
 from delegation.stores import KVStore
 
-BACKENDS = ["memory", "sqlite", "redis"]
+BACKENDS = ["memory", "sqlite", "redis", "cluster"]
 
 
 def require_redis(*, server: bool = True) -> str:
@@ -111,6 +116,8 @@ def start_redis_server(
     workdir.mkdir(parents=True, exist_ok=True)
     for _attempt in range(5):
         p = port or free_port()
+        while port is None and "--cluster-enabled" in extra and p + 10000 > 65535:
+            p = free_port()  # a cluster node also listens on its bus port, port + 10000
         log = workdir / f"redis-{p}.log"
         sock = workdir / f"redis-{p}.sock" if unix_socket else None
         options = {
@@ -142,6 +149,181 @@ def start_redis_server(
             break
     tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
     pytest.fail(f"redis-server did not start in {workdir}:\n{tail}", pytrace=False)
+
+
+@dataclass
+class RedisClusterProcs:
+    """Six ``redis-server`` processes forming one cluster on 127.0.0.1 (3 masters, 3 replicas)."""
+
+    servers: list[RedisServer]
+    options: str = ""
+
+    @property
+    def url(self) -> str:
+        """``redis+cluster://`` naming every node (``options``: a query string, e.g. wait=1)."""
+        nodes = ",".join(f"127.0.0.1:{s.port}" for s in self.servers)
+        return f"redis+cluster://{nodes}" + (f"?{self.options}" if self.options else "")
+
+    def client(self, port: int) -> Any:
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+
+    def masters(self) -> list[RedisServer]:
+        """The servers that are masters right now (and alive)."""
+        out = []
+        for server in self.servers:
+            if server.proc.poll() is not None:
+                continue
+            client = self.client(server.port)
+            try:
+                if client.info("replication").get("role") == "master":
+                    out.append(server)
+            finally:
+                client.close()
+        return out
+
+    def server_of(self, key: str) -> RedisServer:
+        """The live master that owns ``key``'s slot now."""
+        for server in self.masters():
+            client = self.client(server.port)
+            try:
+                slot = client.execute_command("CLUSTER", "KEYSLOT", key)
+                owned = _owned_slots(client, client.execute_command("CLUSTER", "MYID"))
+            finally:
+                client.close()
+            if slot in owned:
+                return server
+        raise AssertionError(f"no live master owns the slot of {key!r}")
+
+    def flush(self) -> None:
+        for server in self.masters():
+            client = self.client(server.port)
+            try:
+                client.flushall()
+            finally:
+                client.close()
+
+    def healthy(self) -> bool:
+        """Every live node says cluster_state:ok, and three masters each have a replica online."""
+        masters = 0
+        for server in self.servers:
+            if server.proc.poll() is not None:
+                continue
+            client = self.client(server.port)
+            try:
+                if client.cluster("info").get("cluster_state") != "ok":
+                    return False
+                info = client.info("replication")
+                if info.get("role") == "master":
+                    if info.get("connected_slaves", 0) < 1:
+                        return False
+                    if info.get("slave0", {}).get("state") != "online":
+                        return False
+                    masters += 1
+            except Exception:  # not up yet
+                return False
+            finally:
+                client.close()
+        return masters == 3
+
+    def wait_until(self, check: Callable[[], bool], within: float, what: str) -> None:
+        deadline = time.monotonic() + within
+        while not check():
+            if time.monotonic() > deadline:
+                logs = "\n".join(s.log.read_text(errors="replace")[-600:] for s in self.servers)
+                pytest.fail(f"Redis Cluster: {what} within {within}s:\n{logs}", pytrace=False)
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            with contextlib.suppress(Exception):
+                server.stop()
+
+
+def _owned_slots(client: Any, node_id: Any) -> set[int]:
+    node = node_id.decode() if isinstance(node_id, bytes) else str(node_id)
+    owned: set[int] = set()
+    for start, end, master, *_ in client.execute_command("CLUSTER", "SLOTS"):
+        if (master[2].decode() if isinstance(master[2], bytes) else master[2]) == node:
+            owned.update(range(start, end + 1))
+    return owned
+
+
+def start_redis_cluster(workdir: Path, *, ready_within: float = 30.0) -> RedisClusterProcs:
+    """Start six cluster-mode servers, join them (3 masters, 3 replicas), wait until ok."""
+    require_redis()
+    cli = shutil.which("redis-cli")
+    if cli is None:
+        reason = "the Redis Cluster tests need redis-cli (apt-get install redis-server)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)  # outside CI only
+    cluster = RedisClusterProcs([])
+    try:
+        for i in range(6):
+            cluster.servers.append(
+                start_redis_server(
+                    workdir / f"node{i}",
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-node-timeout",
+                    "1000",
+                    "--cluster-replica-validity-factor",
+                    "0",
+                )
+            )
+        create = subprocess.run(
+            [cli, "--cluster", "create"]
+            + [f"127.0.0.1:{s.port}" for s in cluster.servers]
+            + ["--cluster-replicas", "1", "--cluster-yes"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=ready_within,
+            check=False,
+        )
+        if create.returncode != 0:
+            out = (create.stdout + create.stderr).decode(errors="replace")[-2000:]
+            pytest.fail(f"redis-cli --cluster create failed:\n{out}", pytrace=False)
+        cluster.wait_until(cluster.healthy, ready_within, "not ok (state, replicas)")
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterProcs]:
+    """The session's Redis Cluster, stopped when the session ends."""
+    cluster = start_redis_cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def cluster_url(redis_cluster: RedisClusterProcs) -> str:
+    """The URL of the session's cluster, emptied for this test."""
+    redis_cluster.flush()
+    return redis_cluster.url
+
+
+@pytest.fixture
+def cluster_factory(tmp_path: Path) -> Iterator[Callable[[], RedisClusterProcs]]:
+    """Starts private clusters (for tests that kill a master); stops them after."""
+    started: list[RedisClusterProcs] = []
+
+    def start() -> RedisClusterProcs:
+        cluster = start_redis_cluster(tmp_path / f"cluster{len(started)}")
+        started.append(cluster)
+        return cluster
+
+    try:
+        yield start
+    finally:
+        for cluster in started:
+            cluster.stop()
 
 
 @pytest.fixture
@@ -198,7 +380,7 @@ def redis_factory(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """The backend under test: memory, sqlite or redis."""
+    """The backend under test: memory, sqlite, redis or cluster."""
     name: str = request.param
     return name
 
@@ -210,7 +392,7 @@ def store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> s
         return "memory://"
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'store.sqlite'}"
-    url: str = request.getfixturevalue("redis_url")
+    url: str = request.getfixturevalue("redis_url" if backend == "redis" else "cluster_url")
     return url
 
 

@@ -1,4 +1,5 @@
-"""Several processes on one SQLite file or one Redis: races have one winner, no write is lost.
+"""Several processes on one SQLite file, one Redis or a Redis Cluster: races have one winner,
+no write is lost.
 
 Workers are separate interpreters (multiprocessing "spawn"), each opening its own store
 from the URL, released together by a barrier.
@@ -97,13 +98,16 @@ def _run(target: Callable[..., None], url: str) -> list[Any]:
     return [detail for _, detail in replies]
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "cluster"])
 def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A store URL several processes can share: a SQLite file or the test Redis."""
+    """A store URL several processes can share: a SQLite file, the test Redis or cluster."""
     if request.param == "sqlite":
         path = tmp_path / "shared.sqlite"
         open_store(f"sqlite:///{path}").close()  # create the schema before the race
         return f"sqlite:///{path}"
+    if request.param == "cluster":
+        cluster_url: str = request.getfixturevalue("cluster_url")
+        return cluster_url + "?wait=1"
     url: str = request.getfixturevalue("redis_url")
     return url
 
