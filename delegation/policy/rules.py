@@ -38,7 +38,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import rfc8785
@@ -48,6 +48,7 @@ from .._jose import b64url_encode
 from ..capabilities import Capability, pattern_covers
 from ..errors import InvalidPolicy
 from . import NO_RULE, Decision, PolicyContext
+from ._explain import bounded, show
 from ._patterns import overlaps
 from ._rules_compile import Compiled, compile_rule, wire
 from ._rules_load import parse_document, validate_document
@@ -184,8 +185,32 @@ class RulesPolicy:
             deny, allow = self._invoke_candidates(request.tool, request.resource)
         denied = [x for x in deny if x.holds(context)]
         if denied:
-            return Decision("deny", tuple(x.id for x in denied), denied[0].reason)
+            lines = (
+                f"{x.id}: deny rule matched" + (f": {x.note}" if x.note else "") for x in denied
+            )
+            return Decision("deny", tuple(x.id for x in denied), denied[0].reason, bounded(lines))
         allowed = [x for x in allow if x.holds(context)]
         if allowed:
             return Decision("allow", tuple(x.id for x in allowed), allowed[0].reason)
-        return Decision("deny", (), NO_RULE)
+        return Decision("deny", (), NO_RULE, bounded(self._misses(context, allow)))
+
+    def _misses(self, context: PolicyContext, tried: tuple[Compiled, ...]) -> Iterator[str]:
+        """Why no allow rule applies: first the rules whose patterns fit, each with the
+        condition that did not hold, then the others (file order, both)."""
+        for x in tried:
+            yield f"{x.id}: {x.why_not(context)}"
+        rules = self._accept if context.action == "accept" else self._invoke
+        seen = {id(x) for x in tried}
+        others = [x for x in rules if not x.deny and id(x) not in seen]
+        if not tried and not others:
+            yield f"no allow rule is about {context.action}"
+        for x in others:
+            if context.request is None or context.action == "accept":
+                yield f"{x.id}: {x.tool.text} on {x.resource.text} does not cover the offer"
+            elif not x.tool.matches(tuple(context.request.tool.split("."))):
+                yield f"{x.id}: tool {x.tool.text} does not match {show(context.request.tool)}"
+            else:
+                yield (
+                    f"{x.id}: resource {x.resource.text} does not match "
+                    f"{show(context.request.resource)}"
+                )
