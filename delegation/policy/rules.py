@@ -22,6 +22,10 @@ its patterns overlap any offered capability's (some concrete value matches both)
 rule with ``args`` never applies to ``accept``. Deny overrides allow; when no rule
 applies the answer is deny ("no rule allows it").
 
+A deny explains itself (``Decision.explanation``): the deny rules that matched, or each
+allow rule with the first condition that did not hold (``office-hours: time 21:04
+outside 09:00-18:00 Europe/Berlin``), the rules whose patterns fit the request first.
+
 An ``args`` condition that cannot be evaluated (the argument is missing, or of the wrong
 type for ``min``/``max``/``prefix``) counts as matched in a deny rule and as not matched
 in an allow rule: both fail closed, as Cedar does on the evaluation error. Arguments come
