@@ -186,11 +186,13 @@ class ProofFacts(_Fact):
 
 
 class PolicyFacts(_Fact):
-    """The verifier's policy verdict: effect, the rules that decided, the policy digest."""
+    """The verifier's policy verdict: effect, the rules that decided, the policy digest,
+    and on a deny the policy's explanation (``Decision.explanation``), when it gave one."""
 
     effect: str
     rules: tuple[str, ...] = ()
     digest: str
+    explanation: tuple[str, ...] | None = None
 
 
 class _Decision(_Fact):

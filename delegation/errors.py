@@ -306,9 +306,36 @@ class ActionNotGranted(TokenRejected):
 
 
 class PolicyDenied(TokenRejected):
-    """The verifier's own policy denied the request."""
+    """The verifier's own policy denied the request.
+
+    ``explanation`` holds the policy's short lines saying why (``Decision.explanation``:
+    the rules considered and the condition each missed, or the deny rule that matched);
+    :meth:`to_dict` includes it when there is one.
+
+    >>> PolicyDenied("policy denied: no rule allows it",
+    ...              explanation=("reads: max_depth 3 < depth 4",)).to_dict()["explanation"]
+    ['reads: max_depth 3 < depth 4']
+    """
 
     code = "policy_denied"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        explanation: tuple[str, ...] = (),
+        hop: int | None = None,
+        claim: str | None = None,
+        jti: str | None = None,
+    ) -> None:
+        super().__init__(message, hop=hop, claim=claim, jti=jti)
+        self.explanation = tuple(explanation)
+
+    def to_dict(self) -> dict[str, object]:
+        out = super().to_dict()
+        if self.explanation:
+            out["explanation"] = list(self.explanation)
+        return out
 
 
 class ReceiptMissing(TokenRejected):

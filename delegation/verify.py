@@ -64,6 +64,7 @@ from .errors import (
 from .keys import PublicKey
 from .limits import Limits
 from .policy import Decision, Policy, PolicyContext
+from .policy._explain import explanation_of
 from .registry import Registry
 from .stores import ReplayCache, RevocationKind, RevocationStore
 from .stores.memory import MemoryStore
@@ -409,13 +410,20 @@ class Verifier:
             environment=self.environment,
         )
         decision = self.policy.decide(context)
+        explanation = None if decision.allowed else explanation_of(decision)
         facts["policy"] = PolicyFacts.model_construct(
-            effect=decision.effect, rules=tuple(decision.rules), digest=self.policy.digest
+            effect=decision.effect,
+            rules=tuple(decision.rules),
+            digest=self.policy.digest,
+            explanation=explanation,
         )
         if labels:
             facts["labels"] = dict(labels)
         if not decision.allowed:
-            raise PolicyDenied(f"policy denied: {decision.reason or 'no rule allows it'}")
+            raise PolicyDenied(
+                f"policy denied: {decision.reason or 'no rule allows it'}",
+                explanation=explanation or (),
+            )
         return decision
 
     def _chain_checks(

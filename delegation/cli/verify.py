@@ -4,7 +4,8 @@ A store that cannot be opened or read is a denial (``store_unavailable``, exit 1
 the library; a chain that does not parse is a denial too (``malformed``), audited like
 every decision. Input errors (flags, files, registry, policy) exit 2 before any store or
 log is opened. The policy in force is always named: ``policy: <digest>`` on stderr, or
-``"policy"`` in the JSON object.
+``"policy"`` in the JSON object. A policy denial is explained: one indented line per rule
+considered under ``denied: policy_denied: ...``, or ``"explanation"`` in the JSON object.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from delegation import (
     InvalidInput,
     Limits,
     Policy,
+    PolicyDenied,
     Registry,
     Request,
     RulesPolicy,
@@ -128,6 +130,9 @@ def _denied(ns: argparse.Namespace, exc: DelegationError, policy: Policy) -> int
     else:
         _policy_note(policy)
         print(f"denied: {exc.code}: {exc.message}", file=sys.stderr)
+        if isinstance(exc, PolicyDenied):
+            for line in exc.explanation:  # already bounded and escaped by the policy layer
+                print(f"  {line}", file=sys.stderr)
     return EXIT_DENIED
 
 

@@ -60,11 +60,18 @@ class PolicyContext:
 
 @dataclass(frozen=True)
 class Decision:
-    """A policy's verdict: effect, the rule ids that decided it, and a one-line reason."""
+    """A policy's verdict: effect, the rule ids that decided it, and a one-line reason.
+
+    ``explanation`` says why a deny is a deny, a few short lines (at most ten, each cut
+    to 200 characters, values quoted as JSON): for each rule considered, the condition
+    that did not hold or the deny rule that matched. It is for people and logs; it does
+    not take part in equality.
+    """
 
     effect: Literal["allow", "deny"]
     rules: tuple[str, ...] = ()
     reason: str = ""
+    explanation: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def allowed(self) -> bool:

@@ -50,6 +50,7 @@ from .._files import read_text
 from .._jose import b64url_encode
 from ..errors import ConfigurationError, InternalError, InvalidPolicy
 from . import NO_RULE, WEEKDAYS, Decision, PolicyContext
+from ._explain import bounded
 
 __all__ = ["CedarPolicy"]
 
@@ -195,7 +196,7 @@ class CedarPolicy:
             self._policies = cedar.PolicySet.from_str(policies)
         except ValueError as exc:
             raise _locate_parse_error(cedar, policies, source, exc) from None
-        self._names = self._policy_names(cedar, policies, source)
+        self._names, self._permits = self._policy_names(cedar, policies, source)
         self._schema = self._parse_schema(cedar, policies, schema, source)
         if entities is not None and (
             not isinstance(entities, Sequence)
@@ -219,8 +220,11 @@ class CedarPolicy:
         self.digest = "cedar:" + b64url_encode(sha)
 
     @staticmethod
-    def _policy_names(cedar: Any, policies: str, source: str) -> dict[str, str]:
-        """Cedar policy id -> its ``@id`` annotation (or the id itself); ``@id``s unique."""
+    def _policy_names(
+        cedar: Any, policies: str, source: str
+    ) -> tuple[dict[str, str], tuple[str, ...]]:
+        """Cedar policy id -> its ``@id`` annotation (or the id itself), ``@id``s unique;
+        and the names of the ``permit`` policies (text order)."""
         est = json.loads(cedar.policies_to_json_str(policies))
         if _names_bare_accept(est):
             raise InvalidPolicy(
@@ -229,15 +233,18 @@ class CedarPolicy:
                 'in the request, so name it by context.tool == "accept"'
             )
         names: dict[str, str] = {}
+        permits: list[str] = []
         for group in ("staticPolicies", "templates"):
             for pid, body in (est.get(group) or {}).items():
                 names[pid] = (body.get("annotations") or {}).get("id", pid)
+                if body.get("effect") == "permit":
+                    permits.append(names[pid])
         seen: set[str] = set()
         for name in names.values():
             if name in seen:
                 raise InvalidPolicy(f"{source}: two Cedar policies are named @id({name!r})")
             seen.add(name)
-        return names
+        return names, tuple(permits)
 
     @staticmethod
     def _parse_schema(cedar: Any, policies: str, schema: str | None, source: str) -> Any:
@@ -359,6 +366,10 @@ class CedarPolicy:
     def _name(self, pid: str) -> str:
         return self._names.get(pid, pid)
 
+    def _named(self, error: str) -> str:
+        """A Cedar error message with each policy id replaced by the policy's name."""
+        return _ERROR_POLICY.sub(lambda m: f"policy `{self._name(m[1])}`", error)
+
     def decide(self, context: PolicyContext) -> Decision:
         """Ask Cedar (deny overrides allow; no permit = "no rule allows it").
 
@@ -400,10 +411,13 @@ class CedarPolicy:
                 # Cedar skips a policy that fails; a skipped forbid must not let this through.
                 failed = (self._name(m) for e in errors for m in _ERROR_POLICY.findall(e))
                 problem = errors[0] if errors else "no decision"
+                explanation = [f"error: {self._named(e)}" for e in errors]
+                explanation += [f"{n}: forbid matched" for n in reasons if not result.allowed]
                 return Decision(
                     "deny",
                     tuple(dict.fromkeys(failed)),
                     f"Cedar could not decide {what}: {problem}",
+                    bounded(explanation or [f"Cedar made no decision on {what}"]),
                 )
             if result.allowed:
                 allowed.update(dict.fromkeys(reasons))
@@ -413,9 +427,17 @@ class CedarPolicy:
                 unmatched = unmatched or what
         if forbidden:
             names = tuple(forbidden)
-            return Decision("deny", names, f"denied by Cedar policy {names[0]}")
+            return Decision(
+                "deny",
+                names,
+                f"denied by Cedar policy {names[0]}",
+                bounded(f"{n}: forbid matched" for n in names),
+            )
         if unmatched:
             reason = NO_RULE if len(requests) == 1 else f"{NO_RULE}: {unmatched}"
-            return Decision("deny", (), reason)
+            tried = (f"{n}: permit did not apply to {unmatched}" for n in self._permits)
+            return Decision(
+                "deny", (), reason, bounded(tried) if self._permits else ("no permit policy",)
+            )
         names = tuple(allowed)
         return Decision("allow", names, f"allowed by Cedar policy {', '.join(names)}")

@@ -256,3 +256,49 @@ def test_the_verifier_applies_a_cedar_policy(world: World) -> None:
     big = Request(tool="crm.read", resource="customers/eu/42", args={"max_rows": 20})
     with pytest.raises(PolicyDenied, match="no rule allows it"):
         verifier.verify(chain, world.prove(chain, request=big), big)
+
+
+# --- a deny explains itself --- #
+
+
+def test_a_miss_names_the_permits_tried_and_a_forbid_names_itself() -> None:
+    policy = CedarPolicy(
+        '@id("crm-reads-in-short-chains") permit (principal, action == Action::"crm.read",'
+        " resource) when { context.depth <= 0 };\n"
+        '@id("mail") permit (principal, action == Action::"mail.send", resource);\n'
+        '@id("no-eve") forbid (principal, action, resource) when { context.obo == "user:eve" };'
+    )
+    miss = policy.decide(ctx())
+    assert (miss.effect, miss.reason) == ("deny", "no rule allows it")
+    assert miss.explanation == (
+        "crm-reads-in-short-chains: permit did not apply to crm.read on customers/eu/1",
+        "mail: permit did not apply to crm.read on customers/eu/1",
+    )
+    eve = policy.decide(ctx(obo="user:eve"))
+    assert (eve.rules, eve.explanation) == (("no-eve",), ("no-eve: forbid matched",))
+    assert CedarPolicy("").decide(ctx()).explanation == ("no permit policy",)
+
+
+def test_cedar_errors_are_in_the_explanation_with_policy_names() -> None:
+    policy = CedarPolicy(
+        '@id("all") permit (principal, action, resource);\n'
+        '@id("no-big") forbid (principal, action, resource) when { context.args.rows > 100 };'
+    )
+    decision = policy.decide(
+        ctx(request=Request(tool="crm.read", resource="r", args={"rows": "x"}))
+    )
+    assert len(decision.explanation) == 1
+    assert decision.explanation[0].startswith("error: ")
+    assert "policy `no-big`" in decision.explanation[0]
+
+
+def test_the_verifier_carries_cedars_explanation(world: World) -> None:
+    chain = world.chain(2)
+    verifier = world.verifier(
+        policy=CedarPolicy('@id("hr") permit (principal, action == Action::"hr.read", resource);')
+    )
+    with pytest.raises(PolicyDenied) as caught:
+        verifier.verify(chain, world.prove(chain), REQ)
+    expected = f"hr: permit did not apply to {REQ.tool} on {REQ.resource}"
+    assert caught.value.explanation == (expected,)
+    assert world.audit.records[-1]["policy"]["explanation"] == [expected]

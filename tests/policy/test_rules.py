@@ -460,3 +460,113 @@ def test_the_verifier_applies_a_rules_policy(world: World) -> None:
     deeper = world.chain(3)
     with pytest.raises(PolicyDenied, match="no rule allows it"):
         verifier.verify(deeper, world.prove(deeper, request=ok), ok)
+
+
+# --- a deny explains itself --- #
+
+OFFICE = (
+    "  - id: office-hours\n    effect: allow\n    tool: crm.*\n"
+    '    when: {time: {days: [mon, tue, wed, thu, fri], from: "09:00", to: "18:00",'
+    " tz: Europe/Berlin}}\n"
+)
+
+
+def test_a_miss_names_each_allow_rule_and_the_condition_that_did_not_hold() -> None:
+    p = policy(
+        "  - id: crm-reads-in-short-chains\n    effect: allow\n    tool: crm.read\n"
+        "    when: {max_depth: 1}\n",
+        OFFICE,
+        "  - id: small-exports\n    effect: allow\n    tool: crm.read\n"
+        "    when: {args: {rows: {max: 100}}}\n",
+        "  - id: no-hr\n    effect: deny\n    tool: hr.*\n",
+        "  - id: mail\n    effect: allow\n    tool: mail.send\n",
+        "  - id: eu-only\n    effect: allow\n    resource: customers/us/**\n",
+    )
+    big = Request(tool="crm.read", resource="customers/eu/1", args={"rows": 5000})
+    decision = p.decide(ctx(request=big, time=at(2025, 1, 15, 20, 4)))  # a Wednesday
+    assert (decision.effect, decision.rules, decision.reason) == ("deny", (), "no rule allows it")
+    assert decision.explanation == (
+        "crm-reads-in-short-chains: max_depth 1 < depth 2",
+        "office-hours: time wed 21:04 outside 09:00-18:00 on mon,tue,wed,thu,fri Europe/Berlin",
+        'small-exports: arg "rows" = 5000 fails {"max": 100}',
+        'mail: tool mail.send does not match "crm.read"',
+        'eu-only: resource customers/us/** does not match "customers/eu/1"',
+    )
+    assert p.decide(ctx(request=big, time=at(2025, 1, 15, 20, 4))) == decision  # deterministic
+
+
+def test_a_matching_deny_rule_is_named_with_its_reason() -> None:
+    p = policy(
+        "  - id: all\n    effect: allow\n",
+        "  - id: no-crm-at-night\n    effect: deny\n    tool: crm.*\n"
+        "    reason: no CRM reads at night\n",
+        "  - id: no-eu\n    effect: deny\n    resource: customers/eu/**\n",
+        "  - id: no-hr\n    effect: deny\n    tool: hr.*\n",
+    )
+    decision = p.decide(ctx())
+    assert decision.rules == ("no-crm-at-night", "no-eu")
+    assert decision.explanation == (
+        "no-crm-at-night: deny rule matched: no CRM reads at night",
+        "no-eu: deny rule matched",
+    )
+    assert p.decide(ctx(request=Request(tool="x", resource="y"))).explanation == ()  # allowed
+
+
+def test_an_explanation_is_bounded_and_its_values_are_only_data() -> None:
+    rules = [
+        f"  - id: r{i:02}\n    effect: allow\n    when: {{labels: {{team: [t{i}]}}}}\n"
+        for i in range(15)
+    ]
+    hostile = "x\n\x1b[31mdenied: allowed\u202e" + "y" * 500
+    decision = policy(*rules).decide(ctx(labels={"team": hostile}))
+    assert len(decision.explanation) == 10
+    assert decision.explanation[0].startswith('r00: label "team" = "x\\n\\u001b[31mdenied')
+    assert decision.explanation[-1] == "... and 6 more"
+    for line in decision.explanation:
+        assert len(line) <= 200
+        assert line.isprintable()
+
+
+def test_accept_and_other_misses_are_explained() -> None:
+    p = policy(
+        "  - id: crm-offers\n    effect: allow\n    actions: [accept]\n    tool: crm.*\n"
+        "    when: {holder_in: [agent:c]}\n",
+        "  - id: hr-offers\n    effect: allow\n    actions: [accept]\n    tool: hr.*\n",
+    )
+    offer = ctx(action="accept", request=None, capabilities=(Capability(tool="crm.read"),))
+    assert p.decide(offer).explanation == (
+        'crm-offers: holder "agent:b" not in ["agent:c"]',
+        "hr-offers: hr.* on ** does not cover the offer",
+    )
+    assert policy().decide(ctx()).explanation == ("no allow rule is about invoke",)
+    q = policy(
+        "  - id: t\n    effect: allow\n    when: {task_prefix: OPS-, tool_labels_any: [crm]}\n",
+        "  - id: p\n    effect: allow\n    when: {purpose_contains: audit}\n",
+        "  - id: e\n    effect: allow\n    when: {environment: {env: [prod]}}\n",
+        "  - id: n\n    effect: allow\n    when: {tool_labels_none: [pii]}\n",
+        "  - id: a\n    effect: allow\n    when: {tool_labels_any: [crm]}\n",
+        "  - id: x\n    effect: allow\n    when: {path_contains: [agent:x]}\n",
+        "  - id: d\n    effect: allow\n    when: {max_remaining_depth: 0, obo_in: [user:a]}\n",
+    )
+    assert q.decide(ctx(tool_labels=frozenset({"pii"}))).explanation == (
+        't: task "T-1" does not start with "OPS-"',
+        'p: purpose null does not contain "audit"',
+        'e: environment "env" absent, wanted one of ["prod"]',
+        'n: tool labels include ["pii"]',
+        'a: tool labels ["pii"] have none of ["crm"]',
+        'x: path has none of ["agent:x"]',
+        'd: obo null not in ["user:a"]',
+    )
+
+
+def test_the_verifier_puts_the_explanation_on_the_error_and_in_the_audit(world: World) -> None:
+    chain = world.chain(2)
+    p = RulesPolicy.from_text(
+        "version: 1\nrules:\n  - {id: short, effect: allow, when: {max_depth: 1}}\n"
+    )
+    with pytest.raises(PolicyDenied) as caught:
+        world.verifier(policy=p).verify(chain, world.prove(chain), REQ)
+    assert caught.value.explanation == ("short: max_depth 1 < depth 2",)
+    assert caught.value.to_dict()["explanation"] == ["short: max_depth 1 < depth 2"]
+    facts = world.audit.records[-1]["policy"]
+    assert facts["explanation"] == ["short: max_depth 1 < depth 2"]

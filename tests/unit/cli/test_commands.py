@@ -348,6 +348,41 @@ def test_verify_with_a_rules_policy_and_labels(flow: Flow, tmp_path: Path) -> No
     assert ":4:" in proc.stderr  # the line of the bad field
 
 
+def test_verify_denial_explains_itself(flow: Flow, tmp_path: Path) -> None:
+    """A policy denial names each rule tried and the condition it missed: indented lines
+    under ``denied:`` in text, ``"explanation"`` in --json, and in the audit record."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "version: 1\n"
+        "rules:\n"
+        "  - {id: crm-reads-in-short-chains, effect: allow, tool: crm.read,"
+        " when: {max_depth: 1}}\n"
+        "  - {id: low-sensitivity, effect: allow, tool: crm.read,"
+        " when: {labels: {sensitivity: [low]}}}\n"
+        "  - {id: mail, effect: allow, tool: mail.send}\n"
+    )
+    store = ("--store", f"sqlite:///{tmp_path}/own.sqlite")
+    audit = ("--audit", str(tmp_path / "audit.jsonl"))
+    expected = [
+        "crm-reads-in-short-chains: max_depth 1 < depth 2",
+        'low-sensitivity: label "sensitivity" = "high" not in ["low"]',
+        'mail: tool mail.send does not match "crm.read"',
+    ]
+    label = ("--label", "sensitivity=high")
+    text = flow.verify(flow.prove("p-why-1.txt"), "--policy", str(policy), *label, *store, *audit)
+    assert text.returncode == 1
+    lines = text.stderr.splitlines()
+    at = lines.index("denied: policy_denied: policy denied: no rule allows it")
+    assert lines[at + 1 : at + 4] == [f"  {line}" for line in expected]
+    as_json = flow.verify(
+        flow.prove("p-why-2.txt"), "--policy", str(policy), *label, "--json", *store, *audit
+    )
+    body = json.loads(as_json.stdout)
+    assert (body["code"], body["explanation"]) == ("policy_denied", expected)
+    records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [r["policy"]["explanation"] for r in records] == [expected, expected]
+
+
 def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
     """--help and --version exit 0."""
     assert main(["--help"]) == 0
