@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from ._cache import TokenCache
+from ._cache import PairVerdicts, TokenCache
 from ._ids import check_agent_id
 from .audit import (
     AcceptEvent,
@@ -184,8 +184,9 @@ class Verifier:
     ``algorithms`` (allow-list), ``environment`` (attributes policies may match, such as
     ``{"env": "prod"}``), ``require_receipts`` (every non-root hop must carry its
     issuer's signed acceptance of the parent), ``token_cache`` (how many parsed tokens and
-    their signature verdicts to remember, 0 = off; time, revocation, attenuation and
-    policy are checked on every call regardless).
+    their signature verdicts, and how many passing attenuation verdicts of (parent, child)
+    token pairs, keyed by both token ids, to remember; 0 = off; time, revocation, replay
+    and policy are checked on every call regardless).
 
     Warning: the stores must be shared by every verifier of a deployment, or a revoked
     token or replayed proof is accepted by the verifier that did not hear of it.
@@ -233,6 +234,8 @@ class Verifier:
         if not isinstance(token_cache, int) or token_cache < 0:
             raise ConfigurationError("token_cache must be a size >= 0 (0 turns it off)")
         self._cache = TokenCache(token_cache)
+        # Passing attenuation verdicts of (parent, child) by token ids; off with the cache.
+        self._pairs = PairVerdicts(token_cache)
 
     # --- public entry points --- #
 
@@ -531,9 +534,15 @@ class Verifier:
 
     def _check_attenuation(self, tokens: list[UnverifiedToken]) -> None:
         parent: DelegationClaims | None = None
+        pairs = self._pairs
         for i, t in enumerate(tokens):
             c: DelegationClaims = t.claims
+            if i and (tokens[i - 1].token_id, t.token_id) in pairs:
+                parent = c  # this very pair passed before: its claims cannot have changed
+                continue
             _raise(first(attenuation_problems(c, parent, i)) or act_problem(c, parent, i))
+            if i:
+                pairs.add(tokens[i - 1].token_id, t.token_id)
             parent = c
 
     def _check_receipts(self, tokens: list[UnverifiedToken], keys: list[PublicKey]) -> None:
