@@ -130,6 +130,16 @@ def test_duplicates_at_every_depth_are_refused_by_both() -> None:
         assert _outcome(raw, True)[0] == "error"
 
 
+def test_deep_nesting_agrees() -> None:
+    """orjson reads deeper than it writes: such input falls back (strict: malformed)."""
+    for depth in (100, 1000, 2000, 200_000):
+        for raw in (
+            b'{"x":' + b"[" * depth + b"]" * depth + b"}",
+            b'{"x":' + b'{"":' * depth + b"1" + b"}" * depth + b"}",
+        ):
+            _same(raw)
+
+
 def test_non_utf8_and_surrogates_agree() -> None:
     for raw in (b'{"a":"\xff"}', b'{"a":"\\ud800"}', b'{"\xc3":1}', b"\xef\xbb\xbf{}"):
         _same(raw)
