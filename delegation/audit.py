@@ -67,7 +67,7 @@ GENESIS = "0" * 64
 
 class _Fact(BaseModel):
     # Readers ignore fields they do not know (schema v1 may gain fields).
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 def _caps_wire(caps: tuple[Capability, ...]) -> list[dict[str, Any]]:
@@ -258,7 +258,7 @@ AuditEvent = Annotated[
     | RevokeEvent,
     Field(discriminator="event"),
 ]
-_EVENT: TypeAdapter[AuditEvent] = TypeAdapter(AuditEvent)
+_EVENT: TypeAdapter[AuditEvent] = TypeAdapter(AuditEvent, config=ConfigDict(defer_build=True))
 
 
 @dataclass(frozen=True)

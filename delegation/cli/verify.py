@@ -13,7 +13,6 @@ import argparse
 import sys
 
 from delegation import (
-    CedarPolicy,
     ChainGrantsOnly,
     DelegationError,
     FixedClock,
@@ -23,7 +22,6 @@ from delegation import (
     Policy,
     Registry,
     Request,
-    RulesPolicy,
     StoreUnavailable,
     TokenRejected,
     Verifier,
@@ -52,7 +50,11 @@ def _load_policy(path: str | None) -> Policy:
     if path is None:
         return ChainGrantsOnly()
     if path.endswith(".cedar"):
+        from delegation.policy.cedar import CedarPolicy
+
         return CedarPolicy.load(path)
+    from delegation.policy.rules import RulesPolicy  # PyYAML loads only when a policy does
+
     return RulesPolicy.load(path)
 
 
