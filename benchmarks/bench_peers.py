@@ -566,8 +566,12 @@ def available_workloads(n_distinct: int) -> tuple[list[Workload], list[str]]:
         if module is None:
             missing.append(dist)
             continue
-        w = cls(n_distinct)
-        w.selfcheck()
+        try:  # on a loaded machine a peer's own limits can trip: a row, not a crash
+            w = cls(n_distinct)
+            w.selfcheck()
+        except Exception as exc:
+            missing.append(f"{dist} (set-up or self-check failed: {type(exc).__name__}: {exc})")
+            continue
         out.append(w)
     return out, missing
 
