@@ -337,7 +337,7 @@ def test_revoking_a_minted_token_is_not_noted(
     assert minted["token_id"] == token["token_id"]
     for kind, value in (("token", minted["token_id"]), ("jti", minted["jti"]),
                         ("key", minted["cnf_kid"])):  # fmt: skip
-        assert main(["revoke", f"--{kind}", value, "--json"]) == 0
+        assert main(["revoke", f"--{kind}={value}", "--json"]) == 0
         body = json.loads(capsys.readouterr().out)
         assert body["known"] is True and "note" not in body, (kind, body)
 
