@@ -104,11 +104,11 @@ class Plan:
         if quick:
             return cls(
                 samples=200, raw=600, warmup=20, warmup_raw=60, mem_tokens=1000,
-                requests=600, repeats=2, gov_timeout=30,
+                requests=600, repeats=2, gov_timeout=300,
             )  # fmt: skip
         return cls(
             samples=2000, raw=6000, warmup=30, warmup_raw=300, mem_tokens=1000,
-            requests=2000, repeats=3, gov_timeout=90,
+            requests=2000, repeats=3, gov_timeout=900,
         )  # fmt: skip
 
 
