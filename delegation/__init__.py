@@ -16,6 +16,8 @@ re-authorizes the request under its own policy; every decision is recorded.
 from __future__ import annotations
 
 import importlib.metadata as _metadata
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from .audit import AuditReport, AuditSink, JsonlAudit, MemoryAudit, read_log, verify_log
 from .capabilities import Capability, Constraint, Request, allows, covers
@@ -69,13 +71,31 @@ from .keys import AgentKey, PublicKey, thumbprint
 from .limits import Limits
 from .mint import Delegator
 from .policy import ChainGrantsOnly, Decision, Policy, PolicyContext
-from .policy.cedar import CedarPolicy
-from .policy.rules import RulesPolicy
 from .registry import Registry
 from .stores import MemoryStore, ReplayCache, RevocationStore, SQLiteStore, open_store
 from .tasks import Elevation, TaskInfo, Tasks
 from .tokens import Chain, UnverifiedToken, parse_unverified
 from .verify import VerifiedChain, Verifier
+
+# Imported on first use, not by ``import delegation`` (PyYAML and the rules models; the
+# Cedar glue): an application that never names them does not pay for them.
+_LAZY = {"CedarPolicy": ".policy.cedar", "RulesPolicy": ".policy.rules"}
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'delegation' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+if _TYPE_CHECKING:
+    from .policy.cedar import CedarPolicy
+    from .policy.rules import RulesPolicy
 
 try:
     __version__ = _metadata.version("delegation")

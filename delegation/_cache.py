@@ -4,7 +4,8 @@ Agents present the same ancestors with a fresh proof on every call. Parsing a to
 pure function of its text, and a signature verdict is a pure function of (text, key), so
 both may be remembered: the cache maps the exact token text to its parsed form, the key
 bound by its ``cnf``, and the thumbprint of the key its signature verified under. It
-never remembers time, revocation, attenuation or policy verdicts: those run every time.
+never remembers time, revocation, replay or policy verdicts: those run every time. (Passing
+attenuation verdicts of token pairs are kept apart, by both token ids: `PairVerdicts`.)
 Entries leave at the token's expiry or when the least recently used one must make room.
 A token is admitted on its second sighting only (a small "doorkeeper" of recently seen
 token hashes decides): one-off tokens, the common case of a cold chain, cost nothing to
@@ -23,7 +24,7 @@ from collections import OrderedDict
 from .keys import PublicKey
 from .tokens import UnverifiedToken
 
-__all__ = ["TokenCache"]
+__all__ = ["PairVerdicts", "TokenCache"]
 
 
 class _Entry:
@@ -101,3 +102,42 @@ class TokenCache:
         with self._lock:
             self._data.clear()
             self._seen.clear()
+
+
+class PairVerdicts:
+    """Passing attenuation verdicts of (parent, child) token pairs, keyed by both token ids.
+
+    A token id is the SHA-256 of the signed header and claims, so a pair's claims cannot
+    change under the same key: step 6 (capabilities covered, ``dpth`` decreasing, ``task``,
+    ``obo`` and ``act`` unchanged) is a pure function of them and its passing verdict may
+    be reused. Only passes are stored (a failure is recomputed, with its message). Time,
+    revocation, replay and policy are never kept here. A bounded, thread-safe LRU.
+
+    >>> v = PairVerdicts(2); v.add("p", "c"); ("p", "c") in v, ("c", "p") in v
+    (True, False)
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, pair: tuple[str, str]) -> bool:
+        return bool(self.size) and pair in self._data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def add(self, parent_id: str, child_id: str) -> None:
+        """Remember that ``child_id`` attenuates ``parent_id`` correctly."""
+        if not self.size:
+            return
+        with self._lock:
+            self._data[(parent_id, child_id)] = None
+            self._data.move_to_end((parent_id, child_id))
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()

@@ -83,7 +83,7 @@ GENESIS = "0" * 64
 
 class _Fact(BaseModel):
     # Readers ignore fields they do not know (schema v1 may gain fields).
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 def _caps_wire(caps: tuple[Capability, ...]) -> list[dict[str, Any]]:
@@ -276,7 +276,7 @@ AuditEvent = Annotated[
     | RevokeEvent,
     Field(discriminator="event"),
 ]
-_EVENT: TypeAdapter[AuditEvent] = TypeAdapter(AuditEvent)
+_EVENT: TypeAdapter[AuditEvent] = TypeAdapter(AuditEvent, config=ConfigDict(defer_build=True))
 
 
 @dataclass(frozen=True)
@@ -521,6 +521,9 @@ def _check_audit_key(key: AgentKey | PublicKey) -> None:
         raise ConfigurationError(f"an audit key must be Ed25519 (EdDSA), not {key.alg}")
 
 
+_DURABILITY = ("fsync", "group", "flush")
+
+
 class JsonlAudit:
     """The hash-chained JSONL audit log, safe with several writers.
 
@@ -531,6 +534,11 @@ class JsonlAudit:
     Warning: the key signs whatever the writer appends, so it protects the log against
     whoever can write the file but cannot read the key (keep it readable by the writer
     only); anyone holding it can rewrite the log undetectably (truncation needs no key).
+
+    ``durability``: ``"fsync"`` (default) makes each record durable before ``append``
+    returns; ``"group"`` (group commit) too, but threads appending at once share one
+    fsync; ``"flush"`` hands each record to the operating system without fsync: it
+    survives a crash of the process, **not** a power loss or a crash of the machine.
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "audit.jsonl")
@@ -550,15 +558,24 @@ class JsonlAudit:
         clock: Clock | None = None,
         *,
         key: AgentKey | None = None,
+        durability: Literal["fsync", "group", "flush"] = "fsync",
     ) -> None:
         if key is not None:
             if not isinstance(key, AgentKey):
                 raise ConfigurationError("JsonlAudit key= takes an AgentKey (the private key)")
             _check_audit_key(key)
+        if durability not in _DURABILITY:
+            raise ConfigurationError(f"durability must be one of {', '.join(_DURABILITY)}")
         self.path = Path(path)
         self._clock = or_system_clock(clock)
         self._lock = threading.Lock()
         self._key = key
+        self.durability = durability
+        # group commit: writes are numbered; one fsync covers every write numbered before it
+        self._sync = threading.Condition()
+        self._written = 0
+        self._synced = 0
+        self._syncing = False
 
     def _line(self, record: dict[str, Any]) -> bytes:
         body = json.dumps(record, separators=(",", ":"), sort_keys=False).encode("utf-8")
@@ -596,11 +613,42 @@ class JsonlAudit:
                     fh.seek(0, os.SEEK_END)
                     fh.write(line)
                     fh.flush()
-                    os.fsync(fh.fileno())
+                    if self.durability == "fsync":
+                        os.fsync(fh.fileno())
+                    elif self.durability == "group":
+                        with self._sync:
+                            self._written += 1
+                            ticket = self._written
                 finally:
                     fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            if self.durability == "group":
+                self._group_fsync(ticket)
         except OSError as exc:
             raise StoreUnavailable(f"cannot append to audit log {self.path}: {exc}") from None
+
+    def _group_fsync(self, ticket: int) -> None:
+        # Returns once write ``ticket`` is on disk. The first waiter fsyncs for everyone
+        # written so far; the others wait for it, or for the next one if theirs came late.
+        with self._sync:
+            while self._synced < ticket:
+                if self._syncing:
+                    self._sync.wait()
+                    continue
+                self._syncing, target = True, self._written
+                try:
+                    self._sync.release()
+                    try:
+                        fd = os.open(self.path, os.O_RDONLY)
+                        try:
+                            os.fsync(fd)
+                        finally:
+                            os.close(fd)
+                    finally:
+                        self._sync.acquire()
+                finally:
+                    self._syncing = False
+                    self._sync.notify_all()
+                self._synced = max(self._synced, target)
 
 
 @dataclass(frozen=True)

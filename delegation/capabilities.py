@@ -342,7 +342,7 @@ class Constraint(BaseModel):
     (True, False)
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
 
     # Kinds are not Optional: an explicit null is refused by the schema itself, and the
     # one Python check left is "at least one kind" (this runs on every token parsed).
@@ -482,7 +482,7 @@ class Capability(BaseModel):
     True
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
 
     tool: ToolPattern
     resource: StrictStr = "**"
@@ -570,7 +570,7 @@ class Request(BaseModel):
     delegation.errors.InvalidRequest: invalid request: ... segment '..' is a path trick
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
 
     tool: ToolName
     resource: StrictStr

@@ -19,7 +19,6 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, Literal, NamedTuple, NotRequired, TypeVar
 
-import jwt
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -81,7 +80,7 @@ NumericDate = Annotated[StrictInt, Field(ge=0, le=2**53)]
 
 
 class _Closed(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
 
 
 @with_config(ConfigDict(extra="forbid", strict=True))
@@ -250,13 +249,19 @@ def _header(h64: str, what: str) -> dict[str, Any]:
         raise MalformedError(f"{what} {exc.message}") from None
 
 
-_JWS = jwt.PyJWS()
+@functools.cache
+def _jws() -> Any:
+    # pyjwt (with cryptography.x509 and http.client) is imported on the first signing,
+    # not by ``import delegation``: verification never needs it.
+    import jwt
+
+    return jwt.PyJWS()
 
 
 def encode_jws(key: Any, alg: str, kid: str, typ: str, payload: dict[str, Any]) -> str:
     """Sign ``payload`` as a compact JWS with header ``{alg, kid, typ}`` (via pyjwt)."""
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    return _JWS.encode(body, key, algorithm=alg, headers={"typ": typ, "kid": kid})
+    return str(_jws().encode(body, key, algorithm=alg, headers={"typ": typ, "kid": kid}))
 
 
 class Chain:

@@ -10,12 +10,17 @@ unexpected failure inside a check raises ``InternalError``: a check that errors 
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import InitVar, dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, NoReturn, SupportsIndex
 
-from ._cache import TokenCache
+from ._cache import PairVerdicts, TokenCache
 from ._ids import check_agent_id
 from .audit import (
     AcceptEvent,
@@ -82,6 +87,7 @@ __all__ = ["VerifiedChain", "Verifier"]
 
 _SUPPORTED_ALGS = frozenset({"EdDSA", "ES256"})
 _SEAL = object()
+_MAX_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -204,8 +210,12 @@ class Verifier:
     ``algorithms`` (allow-list), ``environment`` (attributes policies may match, such as
     ``{"env": "prod"}``), ``require_receipts`` (every non-root hop must carry its
     issuer's signed acceptance of the parent), ``token_cache`` (how many parsed tokens and
-    their signature verdicts to remember, 0 = off; time, revocation, attenuation and
-    policy are checked on every call regardless).
+    their signature verdicts, and how many passing attenuation verdicts of (parent, child)
+    token pairs, keyed by both token ids, to remember; 0 = off; time, revocation, replay
+    and policy are checked on every call regardless), ``workers`` (1 to 8 threads that
+    check the signatures of one chain and its proof side by side; default 1, no pool;
+    both Ed25519 backends release the GIL; verdicts, codes and hops are those of
+    ``workers=1``; :meth:`close` or ``with`` shuts the pool down).
 
     Warning: the stores must be shared by every verifier of a deployment, or a revoked
     token or replayed proof is accepted by the verifier that did not hear of it.
@@ -226,6 +236,7 @@ class Verifier:
         environment: Mapping[str, Any] | None = None,
         require_receipts: bool = False,
         token_cache: int = 4096,
+        workers: int = 1,
     ) -> None:
         if not isinstance(registry, Registry):
             raise ConfigurationError("Verifier needs a Registry")
@@ -253,6 +264,31 @@ class Verifier:
         if not isinstance(token_cache, int) or token_cache < 0:
             raise ConfigurationError("token_cache must be a size >= 0 (0 turns it off)")
         self._cache = TokenCache(token_cache)
+        # Passing attenuation verdicts of (parent, child) by token ids; off with the cache.
+        self._pairs = PairVerdicts(token_cache)
+        if type(workers) is not int or not 1 <= workers <= _MAX_WORKERS:
+            raise ConfigurationError(f"workers must be an int from 1 to {_MAX_WORKERS}")
+        self.workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+        if workers > 1:  # the calling thread is one of the workers
+            self._pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="delegation-verify")
+            self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False)
+
+    def close(self) -> None:
+        """Shut the signature worker pool down (waits for running checks); idempotent.
+
+        Later calls check signatures in the calling thread, as with ``workers=1``.
+        """
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            self._finalizer.detach()
+            pool.shutdown(wait=True)
+
+    def __enter__(self) -> Verifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- public entry points --- #
 
@@ -355,9 +391,10 @@ class Verifier:
             facts["request"] = RequestFacts.model_construct(
                 tool=request.tool, resource=request.resource, args=digest
             )
-        tokens, keys = self._chain_checks(chain, facts)
+        early = self._early_proof(proof)
+        tokens, keys = self._chain_checks(chain, facts, early)
         now = self.clock.now()
-        self._check_proof(proof, tokens[-1], keys[-1], request, digest, now, facts)
+        self._check_proof(proof, tokens[-1], keys[-1], request, digest, now, facts, early)
         decision = self._policy(tokens, request, labels, now, "invoke", facts)
         return self._build(chain, tokens, request, decision, "verify")
 
@@ -426,16 +463,29 @@ class Verifier:
             )
         return decision
 
+    def _early_proof(self, proof: str) -> _EarlyProof | None:
+        # With a pool, the proof is parsed before the chain so that its signature joins
+        # the chain's on the workers; a parse error is dropped here and raised in its
+        # usual place (step 8) by parsing again, so the verdict order does not change.
+        if self._pool is None:
+            return None
+        try:
+            p = parse_jws(proof, ProofClaims, what="proof", max_bytes=self.limits.max_token_bytes)
+        except DelegationError:
+            return None
+        return _EarlyProof(p)
+
     def _chain_checks(
-        self, chain: Chain | str, facts: dict[str, Any]
+        self, chain: Chain | str, facts: dict[str, Any], early: _EarlyProof | None = None
     ) -> tuple[list[UnverifiedToken], list[PublicKey]]:
         tokens, keys, fresh = self._parse_chain(chain, facts)  # 1
         for i, t in enumerate(tokens):  # 2
             if fresh[i]:  # a cached token passed this check before it was cached
                 self._check_header(t.header, TOKEN_TYP, hop=i)
                 self._cache.put(t, keys[i], expires=t.claims.exp + self.limits.clock_skew)
-        self._check_root(tokens[0])  # 3
-        self._check_links(tokens, keys)  # 4
+        good = self._signatures_ahead(tokens, keys, early) if self._pool else frozenset()
+        self._check_root(tokens[0], good)  # 3
+        self._check_links(tokens, keys, good)  # 4
         now = self.clock.now()
         self._check_times(tokens, now)  # 5
         self._check_attenuation(tokens)  # 6
@@ -498,17 +548,65 @@ class Verifier:
     def _check_header(self, header: Mapping[str, Any], typ: str, *, hop: int | None) -> None:
         _raise(header_problem(header, typ, hop=hop, algorithms=self.algorithms))
 
+    def _signatures_ahead(
+        self, tokens: list[UnverifiedToken], keys: list[PublicKey], early: _EarlyProof | None
+    ) -> frozenset[int]:
+        """Check the chain's (and an early-parsed proof's) signatures on the pool.
+
+        Returns the hops (``-1``: the proof) whose signature verified under the key the
+        sequential checks will use. Only the verdict of ``key.verify`` is computed ahead:
+        the checks then run in their usual order, and a signature that failed here is
+        verified again there, so codes, messages and hops are those of ``workers=1``.
+        """
+        jobs: list[tuple[int, PublicKey, UnverifiedToken]] = []
+        root: DelegationClaims = tokens[0].claims
+        root_key = (
+            self.registry.root_key(root.iss, tokens[0].header["kid"])
+            if self.registry.is_root(root.iss)
+            else None
+        )
+        for i, t in enumerate(tokens):
+            key = root_key if i == 0 else keys[i - 1]
+            if key is not None and not self._cache.verified(t.raw, key.kid):
+                jobs.append((i, key, t))
+        if early is not None:
+            jobs.append((-1, keys[-1], early.token))
+        # signature_problem refuses a kid or alg mismatch before verifying: no job for those
+        jobs = [
+            j
+            for j in jobs
+            if j[2].header.get("kid") == j[1].kid and j[2].header.get("alg") == j[1].alg
+        ]
+        pool = self._pool
+        if pool is None or len(jobs) < 2:
+            return frozenset()
+        batch = _Batch(jobs)
+        for _ in range(min(self.workers, len(jobs)) - 1):
+            pool.submit(batch.work)
+        batch.work()  # the caller takes jobs too, and all of them if no worker starts
+        batch.done.wait()
+        good = [jobs[k][0] for k, ok in enumerate(batch.results) if ok]
+        if early is not None and -1 in good:
+            early.verified, early.key_kid = True, keys[-1].kid
+        return frozenset(good)
+
     def _check_signature(
-        self, t: UnverifiedToken, key: PublicKey, *, hop: int | None, whose: str
+        self,
+        t: UnverifiedToken,
+        key: PublicKey,
+        *,
+        hop: int | None,
+        whose: str,
+        ahead: bool = False,
     ) -> None:
         # Only chain tokens are cached: a proof is single-use, its verdict never reused.
         cached = hop is not None
         known = cached and self._cache.verified(t.raw, key.kid)
-        _raise(signature_problem(t, key, hop=hop, whose=whose, known_good=known))
+        _raise(signature_problem(t, key, hop=hop, whose=whose, known_good=known or ahead))
         if cached and not known:
             self._cache.mark_verified(t.raw, key.kid)
 
-    def _check_root(self, t: UnverifiedToken) -> None:
+    def _check_root(self, t: UnverifiedToken, good: frozenset[int] = frozenset()) -> None:
         claims: DelegationClaims = t.claims
         _raise(first(root_problems(claims, receipt=claims.rcpt is not None)))
         if not self.registry.is_root(claims.iss):
@@ -518,15 +616,22 @@ class Verifier:
             raise UntrustedRoot(
                 f"key {t.header['kid']} is not registered for root {claims.iss}", hop=0
             )
-        self._check_signature(t, key, hop=0, whose=f"root {claims.iss}'s key")
+        self._check_signature(t, key, hop=0, whose=f"root {claims.iss}'s key", ahead=0 in good)
 
-    def _check_links(self, tokens: list[UnverifiedToken], keys: list[PublicKey]) -> None:
+    def _check_links(
+        self,
+        tokens: list[UnverifiedToken],
+        keys: list[PublicKey],
+        good: frozenset[int] = frozenset(),
+    ) -> None:
         seen_jti: set[str] = {tokens[0].claims.jti}
         for i in range(1, len(tokens)):
             parent, child = tokens[i - 1], tokens[i]
             pc: DelegationClaims = parent.claims
             _raise(first(link_problems(child.claims, pc, parent.token_id, i, seen_jti=seen_jti)))
-            self._check_signature(child, keys[i - 1], hop=i, whose=f"the key bound to {pc.sub}")
+            self._check_signature(
+                child, keys[i - 1], hop=i, whose=f"the key bound to {pc.sub}", ahead=i in good
+            )
         if self.registry.knows_agents:
             for i, t in enumerate(tokens):
                 sub = t.claims.sub
@@ -558,9 +663,15 @@ class Verifier:
 
     def _check_attenuation(self, tokens: list[UnverifiedToken]) -> None:
         parent: DelegationClaims | None = None
+        pairs = self._pairs
         for i, t in enumerate(tokens):
             c: DelegationClaims = t.claims
+            if i and (tokens[i - 1].token_id, t.token_id) in pairs:
+                parent = c  # this very pair passed before: its claims cannot have changed
+                continue
             _raise(first(attenuation_problems(c, parent, i)) or act_problem(c, parent, i))
+            if i:
+                pairs.add(tokens[i - 1].token_id, t.token_id)
             parent = c
 
     def _check_receipts(self, tokens: list[UnverifiedToken], keys: list[PublicKey]) -> None:
@@ -604,12 +715,22 @@ class Verifier:
         digest: str,
         now: float,
         facts: dict[str, Any],
+        early: _EarlyProof | None = None,
     ) -> None:
-        p = parse_jws(proof, ProofClaims, what="proof", max_bytes=self.limits.max_token_bytes)
+        if early is None:
+            p = parse_jws(proof, ProofClaims, what="proof", max_bytes=self.limits.max_token_bytes)
+        else:
+            p = early.token
         c: ProofClaims = p.claims
         facts["proof"] = ProofFacts.model_construct(jti=c.jti, iss=c.iss, aud=c.aud)
         self._check_header(p.header, PROOF_TYP, hop=None)
-        self._check_signature(p, leaf_key, hop=None, whose="the key bound to the holder")
+        self._check_signature(
+            p,
+            leaf_key,
+            hop=None,
+            whose="the key bound to the holder",
+            ahead=early is not None and early.verified and early.key_kid == leaf_key.kid,
+        )
         lc: DelegationClaims = leaf.claims
         if c.iss != lc.sub:
             raise HolderMismatch(
@@ -693,6 +814,46 @@ class Verifier:
             reason = exc.message if isinstance(exc, DelegationError) else repr(exc)
             note = "" if error is None else f" (while recording a {error.code} denial)"
             raise StoreUnavailable(f"audit sink failed: {reason}{note}") from (error or exc)
+
+
+class _EarlyProof:
+    """A proof parsed before the chain (with a worker pool) and its signature verdict."""
+
+    __slots__ = ("key_kid", "token", "verified")
+
+    def __init__(self, token: UnverifiedToken) -> None:
+        self.token = token
+        self.verified = False
+        self.key_kid: str | None = None
+
+
+class _Batch:
+    """One chain's signature jobs, taken one at a time by the caller and the workers.
+
+    Whoever is free takes the next job, so a worker that is slow to start (a busy
+    machine) costs nothing: the caller does the jobs no one took. ``done`` is set when
+    every job has its verdict.
+    """
+
+    def __init__(self, jobs: list[tuple[int, PublicKey, UnverifiedToken]]) -> None:
+        self.jobs = jobs
+        self.results: list[bool] = [False] * len(jobs)
+        self.done = threading.Event()
+        self._next = itertools.count()
+        self._left = len(jobs)
+        self._lock = threading.Lock()
+
+    def work(self) -> None:
+        n = len(self.jobs)
+        while (k := next(self._next)) < n:  # count() hands each index out once (GIL)
+            _, key, t = self.jobs[k]
+            # an exception leaves False: the sequential check re-verifies and reports it
+            with contextlib.suppress(Exception):
+                self.results[k] = key.verify(t.signature, t.signing_input)
+            with self._lock:
+                self._left -= 1
+                if not self._left:
+                    self.done.set()
 
 
 def _raise(problem: DelegationError | None) -> None:

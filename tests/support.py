@@ -110,4 +110,6 @@ class World:
         kw.setdefault("clock", self.clock)
         # scripts/check runs the adversarial, property and vector suites with the cache off too
         kw.setdefault("token_cache", int(os.environ.get("DELEGATION_TOKEN_CACHE", "4096")))
+        # ... and with signatures checked on a worker pool (DELEGATION_WORKERS=2)
+        kw.setdefault("workers", int(os.environ.get("DELEGATION_WORKERS", "1")))
         return Verifier(**kw)

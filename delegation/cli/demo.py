@@ -10,17 +10,19 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from delegation._demo import ALLOW, ATTACKER, ORG, DemoReport, play_demo
-
 from ._common import EXIT_DENIED, EXIT_OK, Subcommands, console, dump, wants_json
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from delegation._demo import DemoReport
+
 __all__ = ["add_parser", "render"]
 
 
 def cmd_demo(ns: argparse.Namespace) -> int:
+    from delegation._demo import play_demo  # the story's modules (YAML rules) load when played
+
     report = play_demo(Path(ns.out) if ns.out else None, force=ns.force)
     if wants_json(ns):
         print(dump(report.to_dict()))
@@ -33,6 +35,8 @@ def render(report: DemoReport, console: Console) -> None:
     """Tell the story: numbered steps, a tick when a step behaved as it must."""
     from rich.markup import escape
     from rich.table import Table
+
+    from delegation._demo import ALLOW, ATTACKER, ORG
 
     console.print(f"[bold]delegation demo[/]: files in {escape(str(report.out))}")
     console.print(

@@ -14,7 +14,6 @@ import argparse
 import sys
 
 from delegation import (
-    CedarPolicy,
     ChainGrantsOnly,
     DelegationError,
     FixedClock,
@@ -25,7 +24,6 @@ from delegation import (
     PolicyDenied,
     Registry,
     Request,
-    RulesPolicy,
     StoreUnavailable,
     TokenRejected,
     Verifier,
@@ -54,7 +52,11 @@ def _load_policy(path: str | None) -> Policy:
     if path is None:
         return ChainGrantsOnly()
     if path.endswith(".cedar"):
+        from delegation.policy.cedar import CedarPolicy
+
         return CedarPolicy.load(path)
+    from delegation.policy.rules import RulesPolicy  # PyYAML loads only when a policy does
+
     return RulesPolicy.load(path)
 
 

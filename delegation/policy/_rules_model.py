@@ -76,7 +76,7 @@ EndTime = Annotated[StrictStr, BeforeValidator(_quoted_time), AfterValidator(_en
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
 
 
 class TimeWindow(_Model):

@@ -165,3 +165,59 @@ def test_verify_many_returns_verdicts_in_order(world: World) -> None:
     assert [type(r).__name__ for r in results] == ["VerifiedChain"] * 6 + ["ProofReplayed"]
     assert all(r.depth == 3 for r in results[:6])  # type: ignore[union-attr]
     assert [r["decision"] for r in world.audit.records] == ["allow"] * 6 + ["deny"]
+
+
+@pytest.fixture
+def covers_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts attenuation checks (calls of checks.attenuation_problems)."""
+    import delegation.verify as verify_module
+
+    calls: list[int] = []
+    original = verify_module.attenuation_problems
+
+    def counting(child, parent, hop):  # type: ignore[no-untyped-def]
+        calls.append(hop)
+        return original(child, parent, hop)
+
+    monkeypatch.setattr(verify_module, "attenuation_problems", counting)
+    return calls
+
+
+def test_attenuation_verdicts_are_kept_by_pair(world: World, covers_calls: list[int]) -> None:
+    """A pair that passed step 6 is not re-checked; the root still is; a new pair is."""
+    chain = world.chain(4)
+    v = world.verifier()
+    v.verify(chain, world.prove(chain), REQ)
+    assert covers_calls == [0, 1, 2, 3]
+    assert len(v._pairs) == 3
+    covers_calls.clear()
+    v.verify(chain, world.prove(chain), REQ)
+    assert covers_calls == [0]
+    covers_calls.clear()
+    v.verify_chain(world.chain(2))  # another root: another pair
+    assert covers_calls == [0, 1]
+
+
+def test_failing_attenuation_is_never_kept(world: World) -> None:
+    """Only passing verdicts are stored: a refused pair is refused every time."""
+    from forging import forge
+    from verify_support import with_hop
+
+    chain = world.chain(3)
+    wide = {"tool": "crm.*", "resource": "customers/eu/**"}
+    forged = with_hop(
+        chain, 2, forge(chain.tokens[2], signer=world.agents[1], claims={"caps": [wide]})
+    )
+    v = world.verifier()
+    for _ in range(3):
+        with pytest.raises(DelegationError) as ei:
+            v.verify_chain(forged)
+        assert (ei.value.code, ei.value.hop) == ("scope_escalation", 2)
+    assert len(v._pairs) == 1  # (token 0, token 1) only
+
+
+def test_pair_verdicts_off_with_the_cache(world: World) -> None:
+    v = world.verifier(token_cache=0)
+    chain = world.chain(3)
+    v.verify_chain(chain)
+    assert len(v._pairs) == 0
