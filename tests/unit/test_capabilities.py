@@ -129,15 +129,17 @@ class TestValidation:
 
     def test_unknown_capability_member(self) -> None:
         """A capability is a closed object: unknown members are refused."""
-        with pytest.raises(DelegationError):
+        with pytest.raises(DelegationError) as ei:
             Capability.from_wire({"tool": "t", "scope": "all"})
+        assert ei.value.code == "invalid_capability"
 
     def test_parse_cli_forms(self) -> None:
         """The CLI form TOOL[:RESOURCE] and the JSON form both parse."""
         assert Capability.parse("crm.read") == Capability(tool="crm.read", resource="**")
         assert Capability.parse('{"tool": "a.b", "resource": "x/*"}').resource == "x/*"
-        with pytest.raises(DelegationError):
+        with pytest.raises(DelegationError) as ei:
             Capability.parse("{not json")
+        assert ei.value.code == "invalid_capability"
 
 
 class TestConstraints:

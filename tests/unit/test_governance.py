@@ -183,10 +183,14 @@ class TestElevation:
     def test_elevation_needs_an_open_task_and_a_reason(self) -> None:
         """Elevation is refused for closed tasks and without approver or reason."""
         _, tasks, _ = self._world()
-        with pytest.raises(DelegationError):
+        with pytest.raises(DelegationError) as ei:
             tasks.elevate("INC-7", [CAP], approved_by="user:x", ttl=60, reason=" ")
-        with pytest.raises(DelegationError):
+        assert ei.value.code == "invalid_input"
+        assert "reason" in ei.value.message
+        with pytest.raises(DelegationError) as ei:
             tasks.elevate("INC-7", [CAP], approved_by="not an id", ttl=60, reason="r")
+        assert ei.value.code == "invalid_input"
+        assert "approver" in ei.value.message
         tasks.close("INC-7")
         with pytest.raises(DelegationError) as ei:
             tasks.elevate("INC-7", [CAP], approved_by="user:x", ttl=60, reason="r")
