@@ -255,7 +255,8 @@ class TestAcceptAndReceipts:
         chain = world.chain(3)  # no receipts
         with pytest.raises(DelegationError) as ei:
             world.verifier(require_receipts=True).verify(chain, world.prove(chain), REQ)
-        assert (ei.value.code, ei.value.hop) == ("receipt_missing", 1)
+        assert (ei.value.code, ei.value.hop, ei.value.claim) == ("receipt_missing", 1, "rcpt")
+        assert ei.value.message.endswith("verified and accepted token 0")
         assert world.verifier().verify(chain, world.prove(chain), REQ).depth == 3
 
     def test_forged_receipt_is_rejected(self, world: World) -> None:
@@ -278,7 +279,8 @@ class TestAcceptAndReceipts:
             )
             with pytest.raises(DelegationError) as ei:
                 world.verifier().verify_chain(chain)
-            assert (ei.value.code, ei.value.hop) == ("bad_receipt", 1)
+            assert (ei.value.code, ei.value.hop, ei.value.claim) == ("bad_receipt", 1, "rcpt")
+            assert ei.value.message.startswith("token 1 receipt")
 
     def test_accept_is_single_use_and_for_me_only(self, world: World) -> None:
         """A delegation is accepted once, only by its receiver, and under the policy."""

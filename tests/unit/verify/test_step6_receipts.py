@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from forging import b64d, b64e, decode, forge
 from support import NARROW, REQ, T0, World
 from verify_support import rejected
 
@@ -62,3 +63,19 @@ def test_receipt_is_dated_within_the_hop(
         err = rejected(world, chain, proof, **kw)
         assert (err.code, err.hop, err.claim) == ("bad_receipt", 1, "rcpt")
         assert "dated outside the hop" in err.message
+
+
+def test_receipt_with_a_bad_signature_is_refused(world: World) -> None:
+    """A receipt naming the right key (kid, alg) and the right parent, whose signature does
+    not verify, is bad_receipt: the receipt's signature itself is checked, not only its kid."""
+    chain = _chain_with_receipt_at(world, T0 + 50)
+    leaf = decode(chain.tokens[1])[1]
+    h64, p64, s64 = leaf["rcpt"].split(".")
+    sig = bytearray(b64d(s64))
+    sig[0] ^= 1
+    tampered_rcpt = f"{h64}.{p64}.{b64e(bytes(sig))}"
+    forged = forge(chain.tokens[1], signer=world.agents[0], claims={"rcpt": tampered_rcpt})
+    tampered = Chain([chain.tokens[0], forged])
+    err = rejected(world, tampered, world.prove(tampered), require_receipts=True)
+    assert (err.code, err.hop, err.claim) == ("bad_receipt", 1, "rcpt")
+    assert "signature" in err.message
