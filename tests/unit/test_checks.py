@@ -13,6 +13,7 @@ import pytest
 
 from delegation import Capability, DelegationError
 from delegation.checks import (
+    act_problem,
     attenuation_problems,
     first,
     header_problem,
@@ -138,3 +139,14 @@ def test_attenuation_problems() -> None:
         ("task_mismatch", 3, "task", "token 3 changes the task"),
         ("principal_mismatch", 3, "obo", "token 3 changes the principal (obo)"),
     ]  # fmt: skip
+
+
+def test_act_problem() -> None:
+    """act must be {issuer, parent's act}; otherwise act_mismatch naming the hop."""
+    parent = hop(act={"sub": "x:o"})
+    good = hop(iss="x:a", act={"sub": "x:a", "act": {"sub": "x:o"}})
+    assert act_problem(good, parent, 2) is None
+    bad = hop(iss="x:a", act={"sub": "x:a"})
+    assert facts(act_problem(bad, parent, 2)) == (
+        "act_mismatch", 2, "act", "token 2: act does not mirror the chain's issuers",
+    )  # fmt: skip

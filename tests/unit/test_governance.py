@@ -268,7 +268,10 @@ class TestAcceptAndReceipts:
         mallory = AgentKey.generate("spiffe://evil.example/agent/mallory")
         for receipt, reason in (
             (Delegator(mallory, clock=world.clock).receipt(parent_id, policy_digest="x"), "key"),
-            (world.delegator(world.agents[0]).receipt("A" * 43, policy_digest="x"), "another"),
+            (
+                world.delegator(world.agents[0]).receipt("A" * 43, policy_digest="x"),
+                "accepts another token, not token 0",
+            ),
             ("not.a.receipt", "token 1 receipt"),
         ):
             chain = world.delegator(world.agents[0]).delegate(
