@@ -150,3 +150,21 @@ def test_act_problem() -> None:
     assert facts(act_problem(bad, parent, 2)) == (
         "act_mismatch", 2, "act", "token 2: act does not mirror the chain's issuers",
     )  # fmt: skip
+
+
+def test_time_problems_lifetime_edges_and_messages() -> None:
+    """A lifetime of exactly the maximum is fine, one second more is not; each lifetime and
+    validity refusal names the hop, the claim and the numbers."""
+    assert first(time_problems(hop(iat=100, exp=200), None, 1, max_lifetime=100)) is None
+    got = [facts(e) for e in time_problems(hop(iat=100, exp=201), None, 1, max_lifetime=100)]
+    assert got == [
+        ("lifetime_exceeded", 1, "exp", "token 1: lifetime 101s is over the 100s maximum")
+    ]
+    got = [facts(e) for e in time_problems(hop(iat=100, exp=100), None, 1, max_lifetime=100)]
+    assert got == [("lifetime_exceeded", 1, "exp", "token 1: exp is not after iat")]
+    child = hop(iat=100, exp=300, nbf=250)
+    got = [facts(e) for e in time_problems(child, hop(exp=200), 1, max_lifetime=1000, now=150)]
+    assert got == [
+        ("not_yet_valid", 1, "nbf", "token 1 is not valid yet (nbf)"),
+        ("lifetime_exceeded", 1, "exp", "token 1 outlives its parent"),
+    ]
