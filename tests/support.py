@@ -5,9 +5,13 @@ Import it as ``from support import World`` (pytest puts tests/ on sys.path).
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
+
+import pytest
 
 from delegation import (
     AgentKey,
@@ -113,3 +117,17 @@ class World:
         # ... and with signatures checked on a worker pool (DELEGATION_WORKERS=2)
         kw.setdefault("workers", int(os.environ.get("DELEGATION_WORKERS", "1")))
         return Verifier(**kw)
+
+
+def require_optional(module: str, install: str) -> ModuleType:
+    """Import an optional dependency for a test module: skip without it, but under
+    ``CI=true`` fail, so a CI image that lost the extra cannot turn its tests into skips
+    (the Redis tests do the same, tests/integration/conftest.py).
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        reason = f"these tests need {module} ({install})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: the CI image must install it", pytrace=False)
+        pytest.skip(reason, allow_module_level=True)

@@ -18,8 +18,9 @@ def test_unbound_hop_fires_high(scene: Scene) -> None:
     bearer = forge(honest.tokens[-1], signer=a0, claims={"cnf": {"jwk": {}}})
     chain = Chain([root.tokens[0], bearer])
     scene.chains.append(chain)
-    with pytest.raises(DelegationError):
+    with pytest.raises(DelegationError) as ei:
         scene.accept(chain, a1)  # refused unparsed (no key to bind), so only chains show it
+    assert ei.value.code == "malformed"
     for graph in (scene.chain_graph(), scene.combined_graph()):
         [finding] = scene.findings("DLG010", graph)
         assert (finding.rule, finding.severity) == ("DLG010", "high")

@@ -54,8 +54,9 @@ def test_reaccepted_delegation_fires_high(scene: Scene) -> None:
     a0 = scene.agent(0)
     root = scene.mint(a0)
     scene.accept(root, a0)
-    with pytest.raises(DelegationError):
+    with pytest.raises(DelegationError) as ei:
         scene.accept(root, a0)
+    assert ei.value.code == "already_accepted"
     [finding] = scene.findings("DLG016")
     assert (finding.severity, finding.key[1]) == ("high", "accept")
     assert finding.path[0].token == finding.key[0]

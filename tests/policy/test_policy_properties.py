@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import event, given, settings, target
 from hypothesis import strategies as st
 
 from delegation import Capability, Request
@@ -188,13 +188,56 @@ def test_no_applicable_rule_denies(rule_list: list[dict[str, Any]], context: Pol
         assert decision.reason == "no rule allows it"
 
 
+# Allows everything for both actions: guarantees that something allows the context.
+ALLOW_ALL: dict[str, Any] = {
+    "effect": "allow", "actions": ["invoke", "accept"], "tool": "**", "resource": "**", "when": {}
+}  # fmt: skip
+
+
 @FEW
-@given(st.lists(rules(), max_size=6), rules(effect="allow"), contexts())
+@given(
+    st.lists(rules(effect="allow"), max_size=4),
+    st.lists(rules(effect="deny"), max_size=3),
+    st.booleans(),
+    rules(effect="allow"),
+    contexts(),
+)
 def test_adding_an_allow_rule_never_turns_allow_into_deny(
-    rule_list: list[dict[str, Any]], extra: dict[str, Any], context: PolicyContext
+    allows: list[dict[str, Any]],
+    denies: list[dict[str, Any]],
+    allow_all: bool,
+    extra: dict[str, Any],
+    context: PolicyContext,
 ) -> None:
+    """Built so the premise mostly holds: random allows (plus, half the time, an allow-all)
+    and deny rules kept only when they do not apply, so ``before`` is allowed by
+    construction whenever some allow rule applies; events record how often."""
+    applying_denies = [d for d in denies if not build([ALLOW_ALL, d]).decide(context).allowed]
+    kept = [d for d in denies if d not in applying_denies]
+    rule_list = [*allows, *([ALLOW_ALL] if allow_all else []), *kept]
     before = build(rule_list).decide(context)
     after = build([*rule_list, extra]).decide(context)
+    event(f"before: {'allow' if before.allowed else 'deny'}")
+    target(float(before.allowed), label="premise (before allowed) holds")
+    if allow_all:
+        assert before.allowed, "an allow-all and no applying deny must allow"
+    if before.allowed:
+        event(f"extra rule also applies: {set(after.rules) != set(before.rules)}")
+        assert after.allowed
+        assert set(before.rules) <= set(after.rules)
+    if not after.allowed:
+        assert not before.allowed
+
+
+@FEW
+@given(st.lists(rules(), max_size=6), rules(effect="allow"), contexts())
+def test_adding_an_allow_rule_to_any_rules_never_turns_allow_into_deny(
+    rule_list: list[dict[str, Any]], extra: dict[str, Any], context: PolicyContext
+) -> None:
+    """The same law over unconstrained rule lists (denies that apply included)."""
+    before = build(rule_list).decide(context)
+    after = build([*rule_list, extra]).decide(context)
+    event(f"before: {'allow' if before.allowed else 'deny'}")
     if before.allowed:
         assert after.allowed
         assert set(before.rules) <= set(after.rules)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from support import require_optional
 
 from delegation import Capability, InvalidPolicy, Request
 
-cedar = pytest.importorskip("delegation.policy.cedar")
-pytest.importorskip("cedarpy")
+require_optional("cedarpy", "pip install -e '.[cedar]'")  # skip; fail under CI=true
 from policy.test_cedar import ctx  # noqa: E402 - the shared context builder, after the skip
+
+from delegation.policy import cedar  # noqa: E402 - after the check above
 
 TOOL_CALL = Request(tool="accept", resource="anything/1")
 

@@ -24,5 +24,6 @@ def test_receipt_on_root_is_refused(world: World, rcpt: str) -> None:
     audit = MemoryAudit()
     with pytest.raises(DelegationError) as ei:
         world.verifier(audit=audit).verify(chain, world.prove(chain), REQ)
-    assert (ei.value.code, ei.value.hop) == ("bad_receipt", 0)
+    assert (ei.value.code, ei.value.hop, ei.value.claim) == ("bad_receipt", 0, "rcpt")
+    assert ei.value.message == "token 0 carries a receipt: a root grant accepts no parent"
     assert audit.records[-1]["decision"] == "deny"

@@ -44,8 +44,9 @@ def _governed_log(world: World, path: Path) -> None:
     verifier = world.verifier(audit=audit)
     proof = world.prove(chain)
     verifier.verify(chain, proof, REQ)
-    with pytest.raises(DelegationError):
+    with pytest.raises(DelegationError) as ei:
         verifier.verify(chain, proof, REQ)  # replayed
+    assert ei.value.code == "proof_replayed"
     tasks.revoke("jti", "j" * 22, reason="leaked")
     tasks.close("T-42", reason="done")
 

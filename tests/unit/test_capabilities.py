@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from delegation import Capability, Constraint, DelegationError, Request, allows, covers
-from delegation.capabilities import covers_all, json_equal, pattern_covers, pattern_matches
+from delegation.capabilities import (
+    _dir,
+    _is_normal_path,
+    covers_all,
+    json_equal,
+    pattern_covers,
+    pattern_matches,
+)
 
 
 def req(tool: str = "crm.read", resource: str = "customers/eu/42", **args: object) -> Request:
@@ -129,15 +136,17 @@ class TestValidation:
 
     def test_unknown_capability_member(self) -> None:
         """A capability is a closed object: unknown members are refused."""
-        with pytest.raises(DelegationError):
+        with pytest.raises(DelegationError) as ei:
             Capability.from_wire({"tool": "t", "scope": "all"})
+        assert ei.value.code == "invalid_capability"
 
     def test_parse_cli_forms(self) -> None:
         """The CLI form TOOL[:RESOURCE] and the JSON form both parse."""
         assert Capability.parse("crm.read") == Capability(tool="crm.read", resource="**")
         assert Capability.parse('{"tool": "a.b", "resource": "x/*"}').resource == "x/*"
-        with pytest.raises(DelegationError):
+        with pytest.raises(DelegationError) as ei:
             Capability.parse("{not json")
+        assert ei.value.code == "invalid_capability"
 
 
 class TestConstraints:
@@ -242,3 +251,33 @@ def test_json_equal() -> None:
     assert not json_equal(True, 1)
     assert json_equal([1, {"a": "b"}], [1.0, {"a": "b"}])
     assert not json_equal({"a": 1}, {"b": 1})
+
+
+@pytest.mark.parametrize(
+    ("path", "normal"),
+    [
+        ("/srv/app/x", True),
+        ("srv/app", True),
+        ("/", True),
+        ("", False),
+        ("//srv", False),  # one leading slash only
+        ("/srv/./x", False),
+        ("/srv/..", False),
+        ("a//b", False),
+        ("/srv/a\x07", False),  # a control character
+        ("/srv/a\x00b", False),
+    ],
+)
+def test_is_normal_path(path: str, normal: bool) -> None:
+    """Subpath constraints accept only normal-form paths: no '.', '..' or empty segments,
+    one leading slash at most, no control characters."""
+    assert _is_normal_path(path) is normal
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("/a/", "/a"), ("/AX/", "/AX"), ("a/", "a"), ("/", "/"), ("///", "/"), ("", "")],
+)
+def test_dir_strips_trailing_slashes_but_keeps_the_root(path: str, expected: str) -> None:
+    """A subpath's directory form: trailing slashes go, the root stays '/'."""
+    assert _dir(path) == expected

@@ -183,10 +183,14 @@ class TestElevation:
     def test_elevation_needs_an_open_task_and_a_reason(self) -> None:
         """Elevation is refused for closed tasks and without approver or reason."""
         _, tasks, _ = self._world()
-        with pytest.raises(DelegationError):
+        with pytest.raises(DelegationError) as ei:
             tasks.elevate("INC-7", [CAP], approved_by="user:x", ttl=60, reason=" ")
-        with pytest.raises(DelegationError):
+        assert ei.value.code == "invalid_input"
+        assert "reason" in ei.value.message
+        with pytest.raises(DelegationError) as ei:
             tasks.elevate("INC-7", [CAP], approved_by="not an id", ttl=60, reason="r")
+        assert ei.value.code == "invalid_input"
+        assert "approver" in ei.value.message
         tasks.close("INC-7")
         with pytest.raises(DelegationError) as ei:
             tasks.elevate("INC-7", [CAP], approved_by="user:x", ttl=60, reason="r")
@@ -251,21 +255,27 @@ class TestAcceptAndReceipts:
         chain = world.chain(3)  # no receipts
         with pytest.raises(DelegationError) as ei:
             world.verifier(require_receipts=True).verify(chain, world.prove(chain), REQ)
-        assert (ei.value.code, ei.value.hop) == ("receipt_missing", 1)
+        assert (ei.value.code, ei.value.hop, ei.value.claim) == ("receipt_missing", 1, "rcpt")
+        assert ei.value.message.endswith("verified and accepted token 0")
         assert world.verifier().verify(chain, world.prove(chain), REQ).depth == 3
 
     def test_forged_receipt_is_rejected(self, world: World) -> None:
-        """A receipt signed by another key, or for another token, is bad_receipt."""
-        good = self._chain_with_receipts(world, 2)
-        parent_id = world.verifier().verify_chain(good).token_ids[0]  # type: ignore[arg-type]
+        """A receipt signed by another key, for another token, or unparseable, is
+        bad_receipt, each for its own reason (the receipts name the very parent they
+        are attached under, so only the forged part can refuse them)."""
+        root = world.chain(1)
+        parent_id = world.verifier().verify_chain(root).token_ids[0]  # type: ignore[arg-type]
         mallory = AgentKey.generate("spiffe://evil.example/agent/mallory")
-        for receipt in (
-            Delegator(mallory, clock=world.clock).receipt(parent_id, policy_digest="x"),
-            world.delegator(world.agents[0]).receipt("A" * 43, policy_digest="x"),
-            "not.a.receipt",
+        for receipt, reason in (
+            (Delegator(mallory, clock=world.clock).receipt(parent_id, policy_digest="x"), "key"),
+            (
+                world.delegator(world.agents[0]).receipt("A" * 43, policy_digest="x"),
+                "accepts another token, not token 0",
+            ),
+            ("not.a.receipt", "token 1 receipt"),
         ):
             chain = world.delegator(world.agents[0]).delegate(
-                world.chain(1),
+                root,
                 to=world.agents[1].agent,
                 to_key=world.agents[1].public_jwk(),
                 caps=[NARROW],
@@ -274,7 +284,9 @@ class TestAcceptAndReceipts:
             )
             with pytest.raises(DelegationError) as ei:
                 world.verifier().verify_chain(chain)
-            assert (ei.value.code, ei.value.hop) == ("bad_receipt", 1)
+            assert (ei.value.code, ei.value.hop, ei.value.claim) == ("bad_receipt", 1, "rcpt")
+            assert ei.value.message.startswith("token 1 receipt")
+            assert reason in ei.value.message
 
     def test_accept_is_single_use_and_for_me_only(self, world: World) -> None:
         """A delegation is accepted once, only by its receiver, and under the policy."""

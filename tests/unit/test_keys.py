@@ -108,16 +108,17 @@ def test_key_file_errors(tmp_path: Path) -> None:
 def test_ed448_private_key_cannot_become_an_agent_key() -> None:
     """Ed448 is refused even though pyjwt's EdDSA would accept it."""
     raw = ed448.Ed448PrivateKey.generate().public_key().public_bytes_raw()
-    with pytest.raises(DelegationError, match="Ed448"):
+    with pytest.raises(DelegationError, match="Ed448") as ei:
         PublicKey.from_jwk({"kty": "OKP", "crv": "Ed448", "x": b64url_encode(raw)})
+    assert ei.value.code == "invalid_key"
 
 
 def test_agent_ids_must_be_ascii_uris() -> None:
     """Agent ids are ASCII URIs: a homoglyph id is refused at key generation."""
-    with pytest.raises(DelegationError):
-        AgentKey.generate("spiffe://acme.example/agent/pl\u0430nner")  # Cyrillic a
-    with pytest.raises(DelegationError):
-        AgentKey.generate("no scheme")
+    for agent in ("spiffe://acme.example/agent/pl\u0430nner", "no scheme"):  # Cyrillic a
+        with pytest.raises(DelegationError) as ei:
+            AgentKey.generate(agent)
+        assert ei.value.code == "invalid_key"
 
 
 def test_es256_signature_is_raw_r_s() -> None:

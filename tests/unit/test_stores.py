@@ -91,8 +91,9 @@ def test_closed_store_fails_closed(tmp_path: Path) -> None:
     with pytest.raises(DelegationError) as ei:
         store.first_use("j", expires_at=1, now=0)
     assert ei.value.code == "store_unavailable"
-    with pytest.raises(DelegationError):
+    with pytest.raises(DelegationError) as ei:
         store.first_revoked([("task", "T")], now=0)
+    assert ei.value.code == "store_unavailable"
 
 
 def test_open_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,15 +44,16 @@ def test_parse_unverified_sets_the_hop(world: World) -> None:
     chain = world.chain(2)
     with pytest.raises(DelegationError) as ei:
         parse_unverified(Chain([chain.tokens[0], "x.y.z"]))
-    assert ei.value.hop == 1
+    assert (ei.value.code, ei.value.hop) == ("malformed", 1)
 
 
 def test_base64url_is_strict() -> None:
     """Padding, standard-alphabet characters and non-canonical trailing bits are refused."""
     assert b64url_decode(b64url_encode(b"\xff\xfe")) == b"\xff\xfe"
     for bad in ["AB==", "A+B", "A/B", "A", "AR", "AB C"]:
-        with pytest.raises(DelegationError):
+        with pytest.raises(DelegationError) as ei:
             b64url_decode(bad)
+        assert ei.value.code == "malformed", bad
 
 
 @pytest.mark.parametrize(

@@ -19,9 +19,6 @@ import pytest
 
 from delegation import (
     AgentKey,
-    AlgNotAllowed,
-    BadHeader,
-    BadSignature,
     Chain,
     ChainGrantsOnly,
     DelegationError,
@@ -33,9 +30,12 @@ from delegation import (
     VerifiedChain,
     Verifier,
     thumbprint,
+    tokens,
 )
-from delegation._jose import b64url_decode, b64url_encode, json_object, split_compact
+from delegation._jose import b64url_decode, b64url_encode, split_compact
+from delegation.checks import header_problem, signature_problem
 from delegation.keys import Backend
+from delegation.tokens import TOKEN_TYP, UnverifiedToken
 
 HERE = Path(__file__).resolve().parent
 WYCHEPROOF = HERE / "wycheproof"  # copied from shared/vectors/wycheproof, see its README
@@ -53,24 +53,43 @@ def _param(id: str, *values: Any) -> Any:
     return pytest.param(*values, id=id, marks=marks)
 
 
-def check_compact_jws(compact: str, key: PublicKey) -> bytes:
-    """Verify one compact JWS as the verifier treats a token's JOSE layer; return the payload.
+DEFAULT_ALGORITHMS = Verifier(
+    registry=Registry(), audience="urn:example:tool", policy=ChainGrantsOnly()
+).algorithms  # the allow-list a Verifier gets when none is given
 
-    Parsing is delegation's own strict reader (canonical base64url, strict JSON header);
-    the header must name the key's pinned algorithm and carry only ``alg``/``typ``/``kid``
-    (no ``crit``, no key-bearing members). The key is chosen by the caller, never by
-    ``kid``. Raises ``MalformedError``, ``AlgNotAllowed``, ``BadHeader`` or ``BadSignature``.
+
+def check_compact_jws(compact: str, key: PublicKey, *, kid_label: str | None = None) -> bytes:
+    """Run one compact JWS through the verifier's own JOSE layer; return the payload.
+
+    No rule is re-implemented here. Parsing is delegation's reader (``split_compact``,
+    canonical base64url, the header reader of ``parse_jws`` with its size limit and strict
+    JSON); the header rules are :func:`delegation.checks.header_problem` under the
+    verifier's default allow-list, and the signature :func:`delegation.checks.signature_problem`
+    (``kid`` must name the key, ``alg`` is pinned to it). The vectors predate our profile:
+    they carry no ``typ`` and label their key ``kid_label`` (or nothing) where a token names
+    the key's thumbprint. Only those two members are supplied, as a registry resolving the
+    label would; every other member is the vector's own. Raises the check's coded error.
     """
     h64, p64, s64 = split_compact(compact, what="JWS")
-    header = json_object(b64url_decode(h64, what="JWS header"), what="JWS header")
+    header = tokens._header(h64, "JWS")
     payload = b64url_decode(p64, what="JWS payload")
     signature = b64url_decode(s64, what="JWS signature")
-    if header.get("alg") != key.alg:
-        raise AlgNotAllowed(f"alg {header.get('alg')!r} is not the key's {key.alg}")
-    if "crit" in header or header.keys() - {"alg", "typ", "kid"}:
-        raise BadHeader(f"header members {sorted(header)} are not allowed")
-    if not key.verify(signature, f"{h64}.{p64}".encode("ascii")):
-        raise BadSignature("signature does not verify")
+    seen = {"typ": TOKEN_TYP, "kid": key.kid, **header}
+    if kid_label is not None and seen["kid"] == kid_label:
+        seen["kid"] = key.kid
+    token = UnverifiedToken(
+        raw=compact,
+        header=seen,
+        claims=None,
+        signing_input=f"{h64}.{p64}".encode("ascii"),
+        signature=signature,
+        token_id="",
+    )
+    problem = header_problem(seen, TOKEN_TYP, hop=0, algorithms=DEFAULT_ALGORITHMS) or (
+        signature_problem(token, key, hop=0, whose="the vector's key")
+    )
+    if problem is not None:
+        raise problem
     return payload
 
 
@@ -249,34 +268,67 @@ def _jws_group_is_ours(group: dict[str, Any]) -> bool:
     return (jwk.get("kty"), jwk.get("crv")) in {("OKP", "Ed25519"), ("EC", "P-256")}
 
 
+# Wycheproof's JWS file gives only valid/invalid; the code delegation must give for each
+# invalid case is stated here, by what the case attacks (reviewed case by case).
+_JWS_SIGNATURE_CASES = {19, 22, 25, *range(379, 402)}
+WYCHEPROOF_JWS_CODES: dict[int, str] = {
+    **dict.fromkeys(_JWS_SIGNATURE_CASES, "bad_signature"),  # bits changed or r/s out of range
+    20: "malformed",  # header.payload. : an empty part is not a compact JWS
+    21: "malformed",  # header.payload: no signature part
+    23: "malformed",  # header..signature: empty payload
+    24: "malformed",  # header..signature minus a separator
+    26: "malformed",  # missing header: empty JSON
+    27: "malformed",
+    28: "malformed",
+    29: "malformed",
+    30: "malformed",  # the empty string
+    31: "alg_not_allowed",  # HS256 with the EC key as an HMAC secret
+    32: "bad_header",  # attacker-provided embedded jwk
+    354: "invalid_key",  # an encryption key (use=enc) is refused when loaded
+    356: "invalid_key",  # key_ops without verify
+}
+
+
 def _jws_params() -> list[Any]:
     data = _wycheproof("json_web_signature_test.json")
     if data is None:
-        return [pytest.param(None, None, id="jws-missing")]
+        return [pytest.param(None, None, None, id="jws-missing")]
     return [
-        _param(f"jws-tc{t['tcId']}", {k: v for k, v in g["public"].items() if k != "kid"}, t)
+        _param(
+            f"jws-tc{t['tcId']}",
+            {k: v for k, v in g["public"].items() if k != "kid"},
+            g["public"].get("kid"),
+            t,
+        )
         for g in data["testGroups"]
         if _jws_group_is_ours(g)
         for t in g["tests"]
     ]
 
 
-@pytest.mark.parametrize(("jwk", "case"), _jws_params())
-def test_wycheproof_jws(jwk: dict[str, Any] | None, case: dict[str, Any] | None) -> None:
-    """Compact JWS cases for P-256/Ed25519 keys get Wycheproof's verdict from our JOSE layer."""
+@pytest.mark.parametrize(("jwk", "kid_label", "case"), _jws_params())
+def test_wycheproof_jws(
+    jwk: dict[str, Any] | None, kid_label: str | None, case: dict[str, Any] | None
+) -> None:
+    """Compact JWS cases for P-256/Ed25519 keys get Wycheproof's verdict from the verifier's
+    own parsing, header and signature checks; each invalid case with its exact code."""
     if case is None:
         _missing("json_web_signature_test.json")
         return
-    try:
-        key = PublicKey.from_jwk(jwk)
-    except InvalidKey:
-        assert case["result"] == "invalid", "from_jwk refused the key of a valid case"
+    expected = WYCHEPROOF_JWS_CODES.get(case["tcId"])
+    assert (expected is None) is (case["result"] == "valid"), "WYCHEPROOF_JWS_CODES is stale"
+    if expected == "invalid_key":  # the key itself is refused before any JWS is read
+        with pytest.raises(InvalidKey) as refused:
+            PublicKey.from_jwk(jwk)
+        assert refused.value.code == expected
         return
-    if case["result"] == "valid":
-        check_compact_jws(case["jws"], key)
-    else:
-        with pytest.raises(DelegationError):
-            check_compact_jws(case["jws"], key)
+    key = PublicKey.from_jwk(jwk)
+    if expected is None:
+        check_compact_jws(case["jws"], key, kid_label=kid_label)
+        return
+    with pytest.raises(DelegationError) as excinfo:
+        check_compact_jws(case["jws"], key, kid_label=kid_label)
+    assert excinfo.value.code == expected, excinfo.value.message
 
 
 def test_wycheproof_jws_filter_keeps_our_groups() -> None:

@@ -211,3 +211,50 @@ def test_act_not_mirroring_the_path_is_refused(world: World, hop: int) -> None:
     bad = with_hop(chain, hop, forged)
     err = rejected(world, bad, world.prove(bad))
     assert (err.code, err.hop, err.claim) == ("act_mismatch", hop, "act")
+
+
+ONE_OF_ROOT = Capability.from_wire(
+    {
+        "tool": "crm.read",
+        "resource": "customers/**",
+        "constraints": {"region": {"one_of": ["eu", "us"]}},
+    }
+)
+
+
+def _one_of_child(world: World, values: list[str]) -> tuple[Chain, Chain]:
+    """A root granting region one_of [eu, us] to a0, and a0's hop to a1 with ``values``
+    (signed by a0 directly, so even a widening reaches the verifier)."""
+    root = world.delegator(world.orch).mint(
+        to=world.agents[0].agent,
+        to_key=world.agents[0].public_jwk(),
+        caps=[ONE_OF_ROOT],
+        ttl=600,
+        depth=3,
+        task="T-42",
+    )
+    honest = extend(world, root, world.agents[1], caps=[ONE_OF_ROOT])
+    narrowed = {**ONE_OF_ROOT.to_wire(), "constraints": {"region": {"one_of": values}}}
+    forged = forge(honest.tokens[1], signer=world.agents[0], claims={"caps": [narrowed]})
+    return root, with_hop(honest, 1, forged)
+
+
+def test_one_of_narrowing(world: World) -> None:
+    """one_of narrows to a subset only: [eu] under [eu, us] verifies and admits eu, not us;
+    [eu, us, apac] is scope_escalation, from the verifier and from the Delegator."""
+    eu = Request(tool="crm.read", resource="customers/eu/1", args={"region": "eu"})
+    us = Request(tool="crm.read", resource="customers/us/1", args={"region": "us"})
+    root, subset = _one_of_child(world, ["eu"])
+    assert world.verifier().verify(subset, world.prove(subset, request=eu), eu).depth == 2
+    with pytest.raises(DelegationError) as ei:  # the holder cannot even prove a us call
+        world.prove(subset, request=us)
+    assert ei.value.code == "action_not_granted"
+    _, wider = _one_of_child(world, ["eu", "us", "apac"])
+    err = rejected(world, wider, world.prove(wider, request=eu), eu)
+    assert (err.code, err.hop, err.claim) == ("scope_escalation", 1, "caps")
+    widening = Capability.from_wire(
+        {**ONE_OF_ROOT.to_wire(), "constraints": {"region": {"one_of": ["eu", "apac"]}}}
+    )
+    with pytest.raises(DelegationError) as ei:
+        extend(world, root, world.agents[1], caps=[widening])
+    assert ei.value.code == "scope_escalation"

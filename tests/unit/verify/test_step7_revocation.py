@@ -172,3 +172,20 @@ def test_empty_sized_revocation_store_is_still_used(world: World) -> None:
         with pytest.raises(DelegationError) as ei:
             verifier.verify(chain, world.prove(chain), REQ)
         assert (ei.value.code, ei.value.hop) == ("revoked", 1)
+
+
+@pytest.mark.parametrize("agent", [0, 1, 2], ids=["signer-of-hop-1", "signer-of-hop-2", "holder"])
+def test_revoking_a_key_past_the_first_hop(world: World, agent: int) -> None:
+    """Revoking the key of any agent below the root (a hop's signer, or the holder) rejects
+    every chain that agent's key appears in, as revoked (no hop: a key is not a token),
+    and spares the chain that stops before that agent."""
+    chain = world.chain(3)  # orch -> a0 -> a1 -> a2: a0 signs hop 1, a1 hop 2, a2 holds
+    shorter = world.chain(agent + 1)  # ends with agents[agent] as holder: still uses the key
+    spared = world.chain(agent) if agent else None  # stops before agents[agent]
+    world.store.revoke("key", world.agents[agent].kid)
+    for victim in (chain, shorter):
+        err = rejected(world, victim, world.prove(victim))
+        assert (err.code, err.hop) == ("revoked", None)
+        assert world.agents[agent].kid in err.message
+    if spared is not None:
+        assert world.verifier().verify(spared, world.prove(spared), REQ).depth == agent
