@@ -1,6 +1,6 @@
 """A griffe extension: the package's docstrings, written for doctest and Sphinx, read as Markdown.
 
-The docstrings follow STYLE.md A.13: prose, then examples that run as doctests, with an
+The docstrings are prose, then examples that run as doctests, with an
 occasional Sphinx role (``:class:`~delegation.Verifier```). Markdown knows neither, so
 before mkdocstrings renders a docstring this extension
 
