@@ -167,3 +167,22 @@ def test_first_paint_at_5000_edges(browser: Any, tmp_path: Path) -> None:
     assert w.count("#b0 .node") > 0 and w.page.is_visible("#b0 .node")
     assert w.errors == [] and w.requests == [out.as_uri()]
     w.page.close()
+
+
+def test_the_demos_graph_in_a_real_browser(browser: Any, tmp_path: Path) -> None:
+    """The demo's own graph.html: no console error, no request, its findings listed; a PNG."""
+    from delegation._demo import EXPECTED_RULES, play_demo
+
+    report = play_demo(tmp_path / "demo")
+    assert report.ok
+    page_file = tmp_path / "demo" / "graph.html"
+    w = Watched(browser, page_file.as_uri())
+    assert w.errors == [] and w.requests == [page_file.as_uri()]
+    listed = w.page.inner_text("#findings")
+    assert f"Findings ({len(report.findings)})" in listed
+    for rule in EXPECTED_RULES:
+        assert rule in listed
+    shot = tmp_path / "demo-graph.png"
+    w.page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    print(f"demo screenshot: {shot} ({page_file.stat().st_size} bytes of HTML)")
