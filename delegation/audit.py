@@ -31,8 +31,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Literal, Protocol, runtime_checkable
+from typing import Annotated, Any, BinaryIO, Literal, Protocol, TypeVar, runtime_checkable
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
@@ -279,6 +280,111 @@ AuditEvent = Annotated[
 _EVENT: TypeAdapter[AuditEvent] = TypeAdapter(AuditEvent, config=ConfigDict(defer_build=True))
 
 
+_DECISION_FIELDS = frozenset(_Decision.model_fields) | {"event"}
+_VERIFY_FIELDS = _DECISION_FIELDS | {"request", "proof"}
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _construct(cls: type[_M], fields_set: set[str], values: dict[str, Any]) -> _M:
+    """What ``cls.model_construct`` builds, for values already of the fields' types, in
+    the fields' order, every field given: without its per-call field walk."""
+    obj = cls.__new__(cls)
+    _set = object.__setattr__
+    _set(obj, "__dict__", values)
+    _set(obj, "__pydantic_fields_set__", fields_set)
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+def _str_fields(raw: object, model: type[_M], names: tuple[str, ...]) -> _M | None:
+    """``model`` of a JSON object whose members ``names`` are all strings, else None."""
+    if type(raw) is not dict:
+        return None
+    values = {}
+    for name in names:
+        v = raw.get(name)
+        if type(v) is not str:
+            return None
+        values[name] = v
+    return _construct(model, set(names), values)
+
+
+def _fast_policy(raw: object) -> PolicyFacts | None:
+    if type(raw) is not dict:
+        return None
+    effect, digest = raw.get("effect"), raw.get("digest")
+    if type(effect) is not str or type(digest) is not str:
+        return None
+    if "rules" not in raw:
+        return _construct(
+            PolicyFacts, {"effect", "digest"}, {"effect": effect, "rules": (), "digest": digest}
+        )
+    rules = raw["rules"]
+    if type(rules) is not list or not all(type(r) is str for r in rules):
+        return None
+    values = {"effect": effect, "rules": tuple(rules), "digest": digest}
+    return _construct(PolicyFacts, {"effect", "rules", "digest"}, values)
+
+
+def _fast_decision(
+    record: dict[str, Any], kind: str, chain: list[Any]
+) -> VerifyEvent | AcceptEvent | None:
+    """The event of a verify/accept record whose chain holds only facts already validated,
+    built without the validator when every other member has exactly the type the model
+    asks for (the same event the validator would give); None for anything else, which
+    then goes through the validator (and its error message) as before."""
+    decision, code, audience = record.get("decision"), record.get("code"), record.get("audience")
+    if (
+        (decision != "allow" and decision != "deny")
+        or type(decision) is not str
+        or type(code) is not str
+        or type(audience) is not str
+    ):
+        return None
+    message, hop, labels = record.get("message"), record.get("hop"), record.get("labels")
+    if message is not None and type(message) is not str:
+        return None
+    if hop is not None and type(hop) is not int:
+        return None
+    if labels is not None:
+        if type(labels) is not dict:
+            return None
+        labels = dict(labels)  # JSON object keys are strings
+    policy = record.get("policy")
+    if policy is not None:
+        policy = _fast_policy(policy)
+        if policy is None:
+            return None
+    values: dict[str, Any] = {
+        "decision": decision,
+        "code": code,
+        "message": message,
+        "hop": hop,
+        "audience": audience,
+        "chain": tuple(chain),
+        "policy": policy,
+        "labels": labels,
+    }
+    if kind == "accept":
+        values["event"] = "accept"
+        return _construct(AcceptEvent, record.keys() & _DECISION_FIELDS, values)
+    request, proof = record.get("request"), record.get("proof")
+    if request is not None:
+        request = _str_fields(request, RequestFacts, ("tool", "resource", "args"))
+        if request is None:
+            return None
+    if proof is not None:
+        proof = _str_fields(proof, ProofFacts, ("jti", "iss", "aud"))
+        if proof is None:
+            return None
+    values["event"] = "verify"
+    values["request"], values["proof"] = request, proof
+    return _construct(VerifyEvent, record.keys() & _VERIFY_FIELDS, values)
+
+
 @dataclass(frozen=True)
 class AuditRecord:
     """One record read back from a log: where it stood, when, and its typed event."""
@@ -326,67 +432,39 @@ class RecordReader:
 
     def __init__(self, remember: int = 16384) -> None:
         self.remember = remember
-        self._facts: dict[str, tuple[dict[str, Any], TokenFacts]] = {}
+        self._facts: dict[str, tuple[bytes, TokenFacts, dict[str, Any]]] = {}
 
     def parse(self, line: bytes | str, *, where: str = "audit record") -> AuditRecord:
         """One line, as :func:`parse_record` reads it. Raises ``invalid_audit_record``."""
         return _parse(line, where, self)
 
     def _known(self, raw: object) -> TokenFacts | None:
-        if not isinstance(raw, dict):
+        if type(raw) is not dict:
             return None
         token_id = raw.get("token_id")
-        hit = self._facts.get(token_id) if isinstance(token_id, str) else None
-        if hit is not None and hit[0] == raw and _same_facts(raw, hit[0]):
-            return hit[1]
+        hit = self._facts.get(token_id) if type(token_id) is str else None
+        if hit is None:
+            return None
+        # The same bytes in orjson's form: the same values of the same JSON types (``1``,
+        # ``1.0`` and ``true`` differ); ``==`` as well, for what orjson writes alike
+        # (NaN and None both as null). Unknown members must match too (rarely differ).
+        try:
+            if hit[0] == orjson.dumps(raw) and hit[2] == raw:
+                return hit[1]
+        except (TypeError, ValueError):  # e.g. an integer beyond 64 bits: validate it
+            pass
         return None
 
     def _keep(self, raw: object, facts: TokenFacts) -> None:
         if type(raw) is dict and isinstance(raw.get("token_id"), str):
+            try:
+                wire = orjson.dumps(raw)
+            except (TypeError, ValueError):
+                return
             table = self._facts
             if facts.token_id not in table and len(table) >= self.remember:
                 del table[next(iter(table))]
-            table[facts.token_id] = (raw, facts)
-
-
-_TYPED = ("iat", "exp", "dpth", "receipt")  # the members of token facts that are not strings
-
-
-def _same_facts(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """For token facts equal (``==``) to facts already validated: whether they would
-    validate the same. ``1``, ``1.0`` and ``true`` are equal in Python yet validate
-    differently, so the numbers must have the same types (strings and None compare
-    exactly; unknown members are ignored by the model)."""
-    for k in _TYPED:
-        if type(a.get(k)) is not type(b.get(k)):
-            return False
-    for cap, known in zip(a["caps"], b["caps"], strict=True):  # validated: dicts in a list
-        constraints = cap.get("constraints")
-        if constraints and not _same_types(constraints, known["constraints"]):
-            return False
-    return True
-
-
-def _same_types(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """For two JSON objects already equal (``==``): whether every member has the same type."""
-    for k, v in a.items():
-        w = b[k]
-        t = type(v)
-        if t is not type(w):
-            return False
-        if (t is dict and not _same_types(v, w)) or (t is list and not _same_list(v, w)):
-            return False
-    return True
-
-
-def _same_list(a: list[Any], b: list[Any]) -> bool:
-    for x, y in zip(a, b, strict=True):
-        t = type(x)
-        if t is not type(y):
-            return False
-        if (t is dict and not _same_types(x, y)) or (t is list and not _same_list(x, y)):
-            return False
-    return True
+            table[facts.token_id] = (wire, facts, raw)
 
 
 def _load(line: bytes | str, where: str) -> object:
@@ -425,6 +503,12 @@ def _parse(line: bytes | str, where: str, reader: RecordReader | None) -> AuditR
                     if facts is not None:
                         chain[i] = facts
                         raws[i] = None
+                if not any(raws):  # nothing new in the chain: the rest is checked by hand
+                    fast = _fast_decision(record, kind, chain)
+                    if fast is not None:
+                        return AuditRecord(
+                            seq, float(ts), fast, prev=prev if type(prev) is str else None
+                        )
         elif kind == "mint" or kind == "delegate":
             facts = reader._known(record.get("token"))
             if facts is None:

@@ -50,6 +50,7 @@ class Reach:
         self._held: dict[str, tuple[Capability, ...]] = {}
         self._token_tools: dict[str, tuple[str, ...]] = {}
         self._matches: dict[tuple[str, str, str], bool] = {}
+        self._covers: dict[tuple[int, int], tuple[tuple[Capability, ...], Capability, bool]] = {}
 
     def matches(self, pattern: str, value: str, sep: str) -> bool:
         """:func:`matches`, memoised for the life of this object (patterns repeat a lot)."""
@@ -75,9 +76,18 @@ class Reach:
             if parent is None:
                 found = hop.caps
             else:
-                found = tuple(c for c in hop.caps if any(covers(p, c) for p in parent.caps))
+                found = tuple(c for c in hop.caps if self._covered(parent.caps, c))
             self._held[hop.token_id] = found
         return found
+
+    def _covered(self, caps: tuple[Capability, ...], cap: Capability) -> bool:
+        """Whether one of ``caps`` covers ``cap``, memoised per (tuple, capability) object:
+        facts share both, so siblings under one parent are judged once."""
+        key = (id(caps), id(cap))
+        hit = self._covers.get(key)
+        if hit is None:  # the value pins both objects: their ids stay theirs while memoised
+            hit = self._covers[key] = (caps, cap, any(covers(p, cap) for p in caps))
+        return hit[2]
 
     def token_tools(
         self, hop: TokenHop, held: tuple[Capability, ...] | None = None

@@ -11,7 +11,7 @@ shares them and each detector stays a pure function of (graph, options).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from ...capabilities import Capability, pattern_matches
@@ -23,6 +23,7 @@ __all__ = [
     "WITNESS_STEPS",
     "bounded",
     "by_leaf",
+    "cap_texts",
     "children_of",
     "evidence",
     "grants",
@@ -120,6 +121,36 @@ def by_leaf(graph: DelegationGraph) -> dict[str | None, list[Invocation]]:
         return out
 
     return graph.memo("by_leaf", build)
+
+
+def cap_texts(
+    graph: DelegationGraph,
+) -> Callable[[tuple[Capability, ...]], tuple[tuple[str, Capability], ...]]:
+    """Shared: a token's capabilities by their text (``str``), sorted, each text once (the
+    last capability of a text wins, as a dict built from them keeps it), memoised per
+    capability tuple and per capability (facts share both, and ``str`` is not cheap)."""
+
+    def build() -> Callable[[tuple[Capability, ...]], tuple[tuple[str, Capability], ...]]:
+        # keyed by id; the value pins the object, so the id is not reused while memoised
+        text_of: dict[int, tuple[Capability, str]] = {}
+        by_caps: dict[int, tuple[tuple[Capability, ...], tuple[tuple[str, Capability], ...]]]
+        by_caps = {}
+
+        def text(cap: Capability) -> str:
+            hit = text_of.get(id(cap))
+            if hit is None:
+                hit = text_of[id(cap)] = (cap, str(cap))
+            return hit[1]
+
+        def texts(caps: tuple[Capability, ...]) -> tuple[tuple[str, Capability], ...]:
+            hit = by_caps.get(id(caps))
+            if hit is None:
+                hit = by_caps[id(caps)] = (caps, tuple(sorted({text(c): c for c in caps}.items())))
+            return hit[1]
+
+        return texts
+
+    return graph.memo("cap_texts", build)
 
 
 def locations(hops: Iterable[TokenHop], *extra: Location | None) -> tuple[Location, ...]:

@@ -28,9 +28,11 @@ import heapq
 from collections import defaultdict
 from dataclasses import dataclass
 
+from ...capabilities import Capability
 from ..findings import Finding, Options, PathStep, Rule, Severity
 from ..model import DelegationGraph, Invocation, TokenHop
-from ._util import evidence, grants, is_sensitive, locations, short
+from ._reach import Reach
+from ._util import evidence, is_sensitive, locations, short
 
 TITLE = "Confused deputy: an agent acts beyond its task's delegation with another authority"
 
@@ -54,14 +56,16 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         if inv.holder in held:
             calls[inv.holder].append(inv)
     hits: dict[tuple[str, ...], _Hit] = {}
+    reach = Reach.of(graph, options)  # shared, memoised pattern matches
     for holder in sorted(calls):
-        _sweep(graph, options, held[holder], calls[holder], hits)
+        _sweep(graph, options, reach, held[holder], calls[holder], hits)
     return [_finding(graph, key, hit) for key, hit in hits.items()]
 
 
 def _sweep(
     graph: DelegationGraph,
     options: Options,
+    reach: Reach,
     tokens: list[TokenHop],
     invocations: list[Invocation],
     hits: dict[tuple[str, ...], _Hit],
@@ -92,7 +96,7 @@ def _sweep(
                 continue  # acting with this very task's authority
             members = live[group]
             caps = [c for h in members.values() for c in h.caps]
-            if inv.leaf is not None and grants(caps, inv.tool, inv.resource):
+            if inv.leaf is not None and _grants(reach, caps, inv.tool, inv.resource):
                 continue  # what it did was within what T1 gave it anyway
             first = min(members.values(), key=lambda h: (h.iat, h.token_id))
             sensitive = inv.allowed and is_sensitive(graph, inv.tool, options)
@@ -107,6 +111,13 @@ def _sweep(
                     known.inv, known.severity = inv, severity
             if inv.leaf is None:
                 break  # a request with no chain is one finding, whatever else it held
+
+
+def _grants(reach: Reach, caps: list[Capability], tool: str, resource: str) -> bool:
+    """:func:`grants` with the graph's memoised matches (a request that is not a concrete
+    tool/resource matches nothing either way)."""
+    match = reach.matches
+    return any(match(c.tool, tool, ".") and match(c.resource, resource, "/") for c in caps)
 
 
 def _finding(graph: DelegationGraph, key: tuple[str, ...], hit: _Hit) -> Finding:

@@ -60,10 +60,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         invs = used.get(hop.token_id, [])
         if hop.prf is None or (not kids and not invs):
             continue  # a root grant is accepted by nobody; an idle token is not at issue
-        uses = sorted(
-            [_redelegation(k) for k in kids] + [_request(i) for i in invs],
-            key=lambda u: (u.ts, u.seq if u.seq is not None else -1, u.what),
-        )
+        uses = [_redelegation(k) for k in kids] + [_request(i) for i in invs]
         found = _judge(graph, hop, kids, uses, quiet=bool(bad))
         if found is not None:
             out.append(found)
@@ -132,13 +129,20 @@ def _judge(
     accepted = sorted((a for a in mine if a.allowed), key=_when)
     refused = sorted((a for a in mine if not a.allowed and a.code != "already_accepted"), key=_when)
     receipted = any(k.receipt and k.receipt_ok is not False for k in kids)
-    for use in uses:  # the first use after a refusal that no acceptance had preceded
-        before = [a for a in refused if a.ts <= use.ts]
-        if before and not any(a.ts <= use.ts for a in accepted):
-            return _finding(graph, hop, use, "high", before[0], mine)
+    if refused:
+        for use in sorted(uses, key=_use_order):
+            # the first use after a refusal that no acceptance had preceded
+            before = [a for a in refused if a.ts <= use.ts]
+            if before and not any(a.ts <= use.ts for a in accepted):
+                return _finding(graph, hop, use, "high", before[0], mine)
     if accepted or receipted or quiet:
         return None
-    return _finding(graph, hop, uses[0], "medium", None, mine)
+    # the first use in time order (min keeps the first of equals, as a stable sort would)
+    return _finding(graph, hop, min(uses, key=_use_order), "medium", None, mine)
+
+
+def _use_order(u: _Use) -> tuple[float, int, str]:
+    return (u.ts, u.seq if u.seq is not None else -1, u.what)
 
 
 def _when(a: Acceptance) -> tuple[float, int]:

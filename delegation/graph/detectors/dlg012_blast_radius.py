@@ -54,32 +54,43 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     reach = Reach.of(graph, options)
     radii: dict[str, _Radius] = {}
     reached_by: dict[str, dict[str, TokenHop]] = defaultdict(dict)  # sensitive tool -> holders
+    sensitive = reach.sensitive
+    tokens, depth = graph.tokens, graph.depth
+    ranks: dict[tuple[str, str], tuple[int, str]] = {}  # (agent, tool) -> rank of its via
     for hop in graph.hops():
-        r = radii.setdefault(hop.sub, _Radius(hop.sub))
+        sub = hop.sub
+        r = radii.get(sub)
+        if r is None:
+            r = radii[sub] = _Radius(sub)
         r.tokens.append(hop)
         held = reach.held(hop)
         r.patterns.update(c.tool for c in held)
         tools = reach.token_tools(hop, held)
-        r.tools.update(tools)
-        if hop.dpth > 0:
-            r.redelegable.update(tools)
-        rank = (graph.depth(hop.token_id), hop.token_id)
-        for tool in tools:
-            best = r.via.get(tool)
-            if best is None or rank < _rank(graph, best):
-                r.via[tool] = hop
-            if tool in reach.sensitive:
-                reached_by[tool][hop.sub] = r.via[tool]
-        above = graph.parent(hop)
+        if tools:
+            r.tools.update(tools)
+            if hop.dpth > 0:
+                r.redelegable.update(tools)
+            rank = (depth(hop.token_id), hop.token_id)
+            via = r.via
+            for tool in tools:
+                best = ranks.get((sub, tool))
+                if best is None or rank < best:
+                    via[tool] = hop
+                    ranks[sub, tool] = rank
+                if tool in sensitive:
+                    reached_by[tool][sub] = via[tool]
+        prf = hop.prf
+        above = tokens.get(prf) if prf is not None else None
         for _ in range(WITNESS_STEPS):  # as far up as a witness shows: linear on any chain
             if above is None:
                 break
-            if above.sub != hop.sub:
+            if above.sub != sub:
                 up = radii.get(above.sub)
                 if up is None:
                     up = radii[above.sub] = _Radius(above.sub)
-                up.downstream.add(hop.sub)
-            above = graph.parent(above)
+                up.downstream.add(sub)
+            prf = above.prf
+            above = tokens.get(prf) if prf is not None else None
     out = _agent_findings(graph, reach, radii)
     out.extend(_tool_findings(graph, reach, reached_by, radii, options))
     return out

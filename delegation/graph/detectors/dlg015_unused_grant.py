@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..findings import Finding, Options, Rule
+from ..findings import Finding, Options, Rule, Severity
 from ..model import MAX_LINEAGE, DelegationGraph
 from ._reach import Reach
-from ._util import evidence, locations
+from ._util import cap_texts, evidence, locations
 
 TITLE = "Unused grant: a delegated capability was never exercised"
 
@@ -42,44 +42,55 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         if hop.prf is not None:
             children[hop.prf] += 1
     out: list[Finding] = []
+    texts = cap_texts(graph)
+    matches = reach.matches
+    calls = len(graph.invocations)
     for hop in graph.hops():
-        requests = used.get(hop.token_id, set())
+        requests = used.get(hop.token_id, ())
+        unused = [
+            (text, cap)
+            for text, cap in texts(hop.caps)
+            if not any(
+                matches(cap.tool, tool, ".") and matches(cap.resource, resource, "/")
+                for tool, resource in requests
+            )
+        ]
+        if not unused:
+            continue
+        # what every finding of this token shares, built once
         below = children.get(hop.token_id, 0)
         path, cut = graph.witness(hop.token_id), graph.witness_cut(hop.token_id)
-        for text, cap in sorted({str(c): c for c in hop.caps}.items()):
-            if any(
-                reach.matches(cap.tool, tool, ".") and reach.matches(cap.resource, resource, "/")
-                for tool, resource in requests
-            ):
-                continue
-            who = (
-                f"neither {hop.sub} nor the agents below it ({below} tokens delegated) used it"
-                if below
-                else f"{hop.sub} never used it"
-            )
+        where = locations([hop])
+        base = evidence(hop)
+        who = (
+            f"neither {hop.sub} nor the agents below it ({below} tokens delegated) used it"
+            if below
+            else f"{hop.sub} never used it"
+        )
+        tail = (
+            f" to {hop.sub} in task {hop.task} (token {hop.token_id[:12]}), but {who} in an "
+            f"allowed call ({allowed} allowed of {calls} calls observed): grant less"
+        )
+        severity: Severity = "info" if below else "low"
+        for text, _cap in unused:
             out.append(
                 Finding(
                     rule="DLG015",
-                    severity="info" if below else "low",
+                    severity=severity,
                     title=TITLE,
-                    message=(
-                        f"{hop.iss} delegated {cap} to {hop.sub} in task {hop.task} (token "
-                        f"{hop.token_id[:12]}), but {who} in an allowed call "
-                        f"({allowed} allowed of {len(graph.invocations)} calls observed): "
-                        f"grant less"
-                    ),
+                    message=f"{hop.iss} delegated {text}{tail}",
                     key=(hop.token_id, text),
                     path=path,
-                    evidence=evidence(
-                        hop,
-                        capability=text,
-                        children=below,
-                        calls_observed=len(graph.invocations),
-                        allowed_calls=allowed,
-                        window=[first, last],
-                        path_cut=cut,
-                    ),
-                    locations=locations([hop]),
+                    evidence={
+                        **base,
+                        "capability": text,
+                        "children": below,
+                        "calls_observed": calls,
+                        "allowed_calls": allowed,
+                        "window": [first, last],
+                        "path_cut": cut,
+                    },
+                    locations=where,
                 )
             )
     return out
