@@ -313,20 +313,19 @@ def _str_fields(raw: object, model: type[_M], names: tuple[str, ...]) -> _M | No
 
 
 def _fast_policy(raw: object) -> PolicyFacts | None:
-    if type(raw) is not dict:
+    # Only the plain shape is built here; anything else (an explanation, a member this
+    # reader does not know) goes through the validator, which has the last word.
+    if type(raw) is not dict or not raw.keys() <= {"effect", "rules", "digest"}:
         return None
     effect, digest = raw.get("effect"), raw.get("digest")
     if type(effect) is not str or type(digest) is not str:
         return None
-    if "rules" not in raw:
-        return _construct(
-            PolicyFacts, {"effect", "digest"}, {"effect": effect, "rules": (), "digest": digest}
-        )
-    rules = raw["rules"]
+    rules = raw.get("rules", [])
     if type(rules) is not list or not all(type(r) is str for r in rules):
         return None
-    values = {"effect": effect, "rules": tuple(rules), "digest": digest}
-    return _construct(PolicyFacts, {"effect", "rules", "digest"}, values)
+    values = {"effect": effect, "rules": tuple(rules), "digest": digest, "explanation": None}
+    fields = {"effect", "rules", "digest"} if "rules" in raw else {"effect", "digest"}
+    return _construct(PolicyFacts, fields, values)
 
 
 def _fast_decision(
