@@ -28,6 +28,7 @@ import rfc8785
 from .errors import InvalidRequest, MalformedError
 
 __all__ = [
+    "STRICT_JSON",
     "args_digest",
     "b64url_decode",
     "b64url_encode",
@@ -80,15 +81,17 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(out) != len(pairs):
         seen: set[str] = set()
         dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise MalformedError(f"duplicate JSON member {dup!r}")
+        raise MalformedError(f"repeats the member {dup!r}")
     return out
 
 
 def _no_constant(name: str) -> Any:
-    raise MalformedError(f"JSON constant {name} is not allowed")
+    raise MalformedError(f"{name} is not JSON")
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+# The one strict JSON decoder (no repeated members, no NaN/Infinity): tokens, HTTP bodies
+# and policy files. A repeat or a constant raises MalformedError; bad syntax, ValueError.
+STRICT_JSON = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
 
 
 FAST_JSON = os.environ.get("DELEGATION_FAST_JSON", "1") != "0"
@@ -106,7 +109,7 @@ def json_object(raw: bytes, *, what: str = "JSON", fast: bool = FAST_JSON) -> di
     >>> json_object(b'{"a": 1, "a": 2}')
     Traceback (most recent call last):
     ...
-    delegation.errors.MalformedError: JSON: duplicate JSON member 'a'
+    delegation.errors.MalformedError: JSON: repeats the member 'a'
     >>> json_object(b'{"a":1}') == json_object(b'{"a": 1}', fast=False) == {"a": 1}
     True
     """
@@ -124,7 +127,7 @@ def json_object(raw: bytes, *, what: str = "JSON", fast: bool = FAST_JSON) -> di
 
 def _strict_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
-        value = _DECODER.decode(raw.decode("utf-8"))
+        value = STRICT_JSON.decode(raw.decode("utf-8"))
     except MalformedError as exc:
         raise MalformedError(f"{what}: {exc}") from None
     except UnicodeDecodeError:

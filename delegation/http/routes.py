@@ -17,14 +17,14 @@ unmapped request through.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from .._jose import STRICT_JSON
 from ..capabilities import Request
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, MalformedError
 
 __all__ = ["McpRoutes", "Route", "RouteMap", "Routes", "parse_json_body"]
 
@@ -40,20 +40,6 @@ class RouteMap(Protocol):
         ...
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            # Two parsers may keep different duplicates: what is verified must be what runs.
-            raise InvalidRequest(f"the JSON body repeats the key {key!r}")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> None:
-    raise InvalidRequest(f"the JSON body holds {name}, which is not JSON")
-
-
 def parse_json_body(body: bytes) -> Any:
     """Parse a request body as strict JSON (no duplicate keys, no NaN); ``None`` when empty.
 
@@ -63,10 +49,10 @@ def parse_json_body(body: bytes) -> Any:
     if not body.strip():
         return None
     try:
-        return json.loads(body, object_pairs_hook=_reject_duplicates, parse_constant=_no_constant)
+        return STRICT_JSON.decode(body.decode("utf-8"))
+    except MalformedError as exc:  # two parsers may keep different duplicates: refuse them
+        raise InvalidRequest(f"the JSON body: {exc.message}") from None
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        if isinstance(exc, InvalidRequest):
-            raise
         raise InvalidRequest(f"the body is not JSON: {exc}") from None
 
 

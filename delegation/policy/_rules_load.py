@@ -15,7 +15,8 @@ from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ..errors import InvalidPolicy
+from .._jose import STRICT_JSON
+from ..errors import InvalidPolicy, MalformedError
 from ._rules_model import PolicyDocument
 
 __all__ = ["parse_document", "validate_document"]
@@ -64,23 +65,6 @@ class _Loader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKey(f"duplicate key {k!r}")
-        out[k] = v
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _yaml_error(exc: yaml.YAMLError, source: str) -> InvalidPolicy:
@@ -186,18 +170,18 @@ def _compose_yaml(text: str, source: str, *, plain: bool = True) -> tuple[Any, N
 
 def _parse_json(text: str, source: str) -> tuple[Any, Node | None]:
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        data = STRICT_JSON.decode(text)
     except json.JSONDecodeError as exc:
         raise InvalidPolicy(f"{source}:{exc.lineno}: {exc.msg}") from None
     except RecursionError:
         raise InvalidPolicy(f"{source}: the policy is nested too deeply") from None
-    except (_DuplicateKey, ValueError) as exc:
+    except MalformedError as exc:  # a repeated member or a NaN
         # YAML reads JSON well enough to say which line holds the duplicate.
         try:
             _compose_yaml(text.replace("\t", " "), source, plain=False)
         except InvalidPolicy as located:
             raise located from None
-        raise InvalidPolicy(f"{source}: {exc}") from None
+        raise InvalidPolicy(f"{source}: {exc.message}") from None
     # JSON numbers and escapes are not all YAML 1.1: the data comes from json, and the
     # YAML node tree serves only to find lines. YAML refuses tabs where JSON allows
     # them; spaces in their place keep every line where it was.
