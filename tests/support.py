@@ -9,7 +9,7 @@ import importlib
 import os
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -127,7 +127,12 @@ def require_optional(module: str, install: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        reason = f"these tests need {module} ({install})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}: the CI image must install it", pytrace=False)
-        pytest.skip(reason, allow_module_level=True)  # outside CI only: CI fails above
+        unavailable(f"these tests need {module} ({install})", module_level=True)
+
+
+def unavailable(reason: str, *, module_level: bool = False) -> NoReturn:
+    """A service or package a test needs is missing: skip locally, fail under ``CI=true``
+    (a CI image that lost an install step must not turn tests into skips)."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}: .ci/run must install it", pytrace=False)
+    pytest.skip(reason, allow_module_level=module_level)  # outside CI only: CI fails above
