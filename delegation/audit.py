@@ -154,20 +154,21 @@ class TokenFacts(_Fact):
         )
 
 
-class MintEvent(_Fact):
+class _Signed(_Fact):
+    token: TokenFacts
+    elevation: str | None = None  # the elevation that allowed a grant beyond the baseline
+
+
+class MintEvent(_Signed):
     """A root grant signed by a ``Delegator``."""
 
     event: Literal["mint"] = "mint"
-    token: TokenFacts
-    elevation: str | None = None
 
 
-class DelegateEvent(_Fact):
+class DelegateEvent(_Signed):
     """A delegation (a non-root hop) signed by a ``Delegator``."""
 
     event: Literal["delegate"] = "delegate"
-    token: TokenFacts
-    elevation: str | None = None
 
 
 class RequestFacts(_Fact):
