@@ -81,7 +81,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(out) != len(pairs):
         seen: set[str] = set()
         dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise MalformedError(f"repeats the member {dup!r}")
+        raise MalformedError(f"duplicate JSON member {dup!r}: an object repeats it")
     return out
 
 
@@ -109,7 +109,7 @@ def json_object(raw: bytes, *, what: str = "JSON", fast: bool = FAST_JSON) -> di
     >>> json_object(b'{"a": 1, "a": 2}')
     Traceback (most recent call last):
     ...
-    delegation.errors.MalformedError: JSON: repeats the member 'a'
+    delegation.errors.MalformedError: JSON: duplicate JSON member 'a': an object repeats it
     >>> json_object(b'{"a":1}') == json_object(b'{"a": 1}', fast=False) == {"a": 1}
     True
     """
