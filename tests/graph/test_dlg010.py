@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from forging import forge
+from forging import forge, token_id
 from graph_scene import Scene
 from support import CAP, NARROW
 
@@ -24,9 +24,9 @@ def test_unbound_hop_fires_high(scene: Scene) -> None:
     for graph in (scene.chain_graph(), scene.combined_graph()):
         [finding] = scene.findings("DLG010", graph)
         assert (finding.rule, finding.severity) == ("DLG010", "high")
-        assert finding.key == (graph.tokens[finding.key[0]].token_id, "unbound")
+        assert finding.key == (a0.agent, "unbound")
         assert [s.target for s in finding.path] == [a0.agent, a1.agent]
-        assert finding.path[-1].token == finding.key[0]
+        assert finding.path[-1].token == finding.evidence["token_id"] == token_id(bearer)
 
 
 def test_self_bound_hop_fires_high(scene: Scene) -> None:
@@ -39,14 +39,15 @@ def test_self_bound_hop_fires_high(scene: Scene) -> None:
     scene.chains.append(chain)
     for graph in (scene.graph(), scene.chain_graph()):
         [finding] = scene.findings("DLG010", graph)
-        assert (finding.severity, finding.key[1]) == ("high", "self-bound")
+        assert (finding.severity, finding.key) == ("high", (a0.agent, "self-bound"))
         assert [s.target for s in finding.path] == [a0.agent, a1.agent]
         assert finding.evidence["cnf_kid"] == a0.kid
 
 
 def test_broad_capabilities_left_redelegable_fire(scene: Scene) -> None:
-    """Tool ** with depth > 0 is high, resource ** with depth > 0 medium."""
-    a0, a1 = scene.agent(0), scene.agent(1)
+    """Tool ** with depth > 0 is high, resource ** with depth > 0 medium; one finding per
+    issuer, listing every broad grant and receiver."""
+    a0, a1, a2 = scene.agent(0), scene.agent(1), scene.agent(2)
     every_tool = Capability(tool="**", resource="customers/**")
     every_resource = Capability(tool="crm.read", resource="**")
     scene.open("T-1")
@@ -55,12 +56,19 @@ def test_broad_capabilities_left_redelegable_fire(scene: Scene) -> None:
     )
     with pytest.warns(SecurityWarning):
         scene.mint(a0, [every_tool], depth=2)
-    scene.mint(a1, [every_resource], depth=1)
+    root = scene.mint(a1, [every_resource], depth=2)
+    scene.delegate(scene.accept(root, a1), a1, a2, [every_resource], depth=1)
     for graph in (scene.graph(), scene.chain_graph()):
-        found = {f.path[-1].target: f for f in scene.findings("DLG010", graph)}
-        assert (found[a0.agent].severity, found[a0.agent].key[1]) == ("high", "broad")
-        assert (found[a1.agent].severity, found[a1.agent].key[1]) == ("medium", "broad")
-        assert found[a0.agent].path[0].source == scene.orch.agent
+        found = {f.key: f for f in scene.findings("DLG010", graph)}
+        assert set(found) == {(scene.orch.agent, "broad"), (a1.agent, "broad")}
+        by_orch, by_a1 = found[scene.orch.agent, "broad"], found[a1.agent, "broad"]
+        assert by_orch.severity == "high"  # every tool, to a0 (and the whole space to a1)
+        assert by_orch.evidence["broad"] == [str(every_tool), str(every_resource)]
+        assert sorted(by_orch.evidence["subjects"]) == sorted([a0.agent, a1.agent])
+        assert by_orch.evidence["tokens"] == 2
+        assert by_orch.path[0].source == scene.orch.agent
+        assert by_a1.severity == "medium"  # the whole resource space only
+        assert [s.target for s in by_a1.path] == [a1.agent, a2.agent]
 
 
 def test_bound_narrow_and_leaf_wildcards_are_quiet(scene: Scene) -> None:

@@ -25,7 +25,8 @@ def test_cross_domain_hop_fires_high_when_redelegable(scene: Scene) -> None:
         [finding] = scene.findings("DLG014", graph)
         assert (finding.rule, finding.severity) == ("DLG014", "high")
         assert [s.target for s in finding.path] == [a0.agent, PARTNER]
-        assert finding.path[-1].token == finding.key[0]
+        assert finding.key == (PARTNER, "domain acme.example -> partner.example")
+        assert finding.path[-1].token == finding.evidence["token_id"]
         assert finding.evidence["crossings"] == [
             {"kind": "domain", "from": "acme.example", "to": "partner.example"}
         ]
@@ -62,3 +63,20 @@ def test_allowed_crossing_is_quiet(scene: Scene) -> None:
     assert scene.findings("DLG014", **allowed) == []
     assert scene.findings("DLG014", scene.chain_graph(), **allowed) == []
     assert len(scene.findings("DLG014")) == 1
+
+
+def test_repeated_crossings_are_one_finding(scene: Scene) -> None:
+    """Crossings into the same agent in three tasks, from two issuers, are one finding
+    counting three tokens; its witness is the first token's path, its severity the worst."""
+    a0, a1, partner = scene.agent(0), scene.agent(1), _partner(scene)
+    for task, by, depth in (("T-1", a0, 0), ("T-2", a1, 1), ("T-3", a0, 0)):
+        root = scene.accept(scene.mint(by, task=task), by)
+        scene.delegate(root, by, partner, [NARROW], depth=depth)
+    [finding] = scene.findings("DLG014", scene.chain_graph())
+    assert finding.key == (PARTNER, "domain acme.example -> partner.example")
+    assert finding.severity == "high"
+    assert finding.evidence["tokens"] == 3
+    assert sorted(finding.evidence["tasks"]) == ["T-1", "T-2", "T-3"]
+    assert sorted(finding.evidence["issuers"]) == sorted([a0.agent, a1.agent])
+    assert finding.path[-1].token == finding.evidence["token_ids"][0]
+    assert "in 3 tokens over 3 task(s)" in finding.message

@@ -24,8 +24,8 @@ def test_unused_capabilities_fire(scene: Scene) -> None:
 
     found = scene.findings("DLG015")
     assert [(f.rule, f.severity, f.key) for f in found] == [
-        ("DLG015", "low", (token_id(idle.tokens[0]), str(CAP))),
-        ("DLG015", "info", (token_id(root.tokens[0]), str(WRITE))),
+        ("DLG015", "low", (a2.agent,)),
+        ("DLG015", "info", (a0.agent,)),
     ]
     low, info = found
     assert [(s.source, s.target, s.token) for s in low.path] == [
@@ -33,7 +33,11 @@ def test_unused_capabilities_fire(scene: Scene) -> None:
     ]
     assert info.path[0].token == token_id(root.tokens[0])
     assert info.evidence["children"] == 1 and info.evidence["allowed_calls"] == 1
-    assert a2.agent in low.message and "never used" in low.message
+    assert (low.evidence["capabilities"], info.evidence["capabilities"]) == (
+        [str(CAP)],
+        [str(WRITE)],
+    )
+    assert low.message.startswith(f"{a2.agent} was granted {CAP}")
 
 
 def test_chains_alone_say_nothing(scene: Scene) -> None:
@@ -51,3 +55,21 @@ def test_every_grant_used_is_quiet(scene: Scene) -> None:
     assert scene.call(child, a1) == "allowed"
     assert scene.findings("DLG015") == []
     assert scene.findings("DLG015", scene.combined_graph()) == []
+
+
+def test_grants_unused_in_several_tasks_are_one_finding(scene: Scene) -> None:
+    """An agent's unused grants over several tasks are one finding (two tokens here); a
+    task where the grant was used does not count."""
+    a0, a1 = scene.agent(0), scene.agent(1)
+    scene.world.registry.add_agent(a0.agent, a0.public_jwk(), baseline=[CAP, WRITE])
+    for task, caps in (("T-1", [CAP]), ("T-2", [CAP, WRITE]), ("T-3", [CAP])):
+        chain = scene.mint(a0, caps, task=task)
+        if task == "T-3":
+            assert scene.call(chain, a0) == "allowed"
+    scene.mint(a1, [CAP], task="T-1")
+    found = scene.findings("DLG015")
+    assert [f.key for f in found] == sorted([(a0.agent,), (a1.agent,)])
+    mine = {f.key: f for f in found}[(a0.agent,)]
+    assert (mine.evidence["tokens"], sorted(mine.evidence["tasks"])) == (2, ["T-1", "T-2"])
+    assert mine.evidence["capabilities"] == sorted([str(CAP), str(WRITE)])
+    assert mine.path[-1].token == mine.evidence["token_ids"][0]

@@ -26,7 +26,11 @@ __all__ = [
     "cap_texts",
     "children_of",
     "evidence",
+    "granted",
     "grants",
+    "group_evidence",
+    "group_locations",
+    "grouped",
     "hop_step",
     "is_sensitive",
     "listed",
@@ -183,6 +187,62 @@ def evidence(hop: TokenHop, **more: Any) -> dict[str, Any]:
         out["seq"] = hop.seq
     out.update(more)
     return out
+
+
+def group_evidence(hops: Sequence[TokenHop], **more: Any) -> dict[str, Any]:
+    """The facts of the first of ``hops`` (the witness), and what the group adds: how many
+    tokens and tasks, the first :data:`LIMIT` of each, and the last issue time.
+
+    For rules that report a delegation *relationship* (issuer, subject, what was granted)
+    once, however many tokens repeat it: ``hops`` sorted by (iat, token id).
+    """
+    tasks = list(dict.fromkeys(h.task for h in hops))
+    token_ids, more_tokens = bounded([h.token_id for h in hops])
+    shown_tasks, more_tasks = bounded(tasks)
+    return evidence(
+        hops[0],
+        tokens=len(hops),
+        token_ids=token_ids,
+        more_tokens=more_tokens,
+        tasks=shown_tasks,
+        more_tasks=more_tasks,
+        last_iat=max(h.iat for h in hops),
+        **more,
+    )
+
+
+def group_locations(hops: Sequence[TokenHop]) -> tuple[Location, ...]:
+    """Where the first :data:`LIMIT` tokens of a group were read."""
+    return locations(hops[:LIMIT])
+
+
+def grouped(
+    pairs: Iterable[tuple[tuple[str, ...], TokenHop]],
+) -> list[tuple[tuple[str, ...], list[TokenHop]]]:
+    """Tokens gathered by key, each group sorted by (iat, token id), groups by key."""
+    groups: dict[tuple[str, ...], list[TokenHop]] = {}
+    for key, hop in pairs:
+        groups.setdefault(key, []).append(hop)
+    for hops in groups.values():
+        hops.sort(key=_issued)
+    return sorted(groups.items())
+
+
+def granted(hops: Sequence[TokenHop]) -> str:
+    """Where a group's grants were seen, for a message: ``in task T (token X)``, or
+    ``in N tokens over K tasks (first: task T, token X)``."""
+    first = hops[0]
+    if len(hops) == 1:
+        return f"in task {first.task} (token {short(first.token_id)})"
+    tasks = len({h.task for h in hops})
+    return (
+        f"in {len(hops)} tokens over {tasks} task(s) (first: task {first.task}, token "
+        f"{short(first.token_id)})"
+    )
+
+
+def _issued(hop: TokenHop) -> tuple[int, str]:
+    return (hop.iat, hop.token_id)
 
 
 def is_sensitive(graph: DelegationGraph, tool: str, options: Options) -> bool:

@@ -60,8 +60,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         invs = used.get(hop.token_id, [])
         if hop.prf is None or (not kids and not invs):
             continue  # a root grant is accepted by nobody; an idle token is not at issue
-        uses = [_redelegation(k) for k in kids] + [_request(i) for i in invs]
-        found = _judge(graph, hop, kids, uses, quiet=bool(bad))
+        found = _judge(graph, hop, kids, invs, quiet=bool(bad))
         if found is not None:
             out.append(found)
     return out
@@ -119,26 +118,32 @@ def _judge(
     graph: DelegationGraph,
     hop: TokenHop,
     kids: list[TokenHop],
-    uses: list[_Use],
+    invs: list[Invocation],
     *,
     quiet: bool,
 ) -> Finding | None:
     """The worst of: used after a refusal (high); no evidence at all (medium, unless a bad
     receipt was reported for it already: ``quiet``)."""
     mine = [a for a in graph.acceptances.get(hop.token_id, ()) if a.audience == hop.sub]
-    accepted = sorted((a for a in mine if a.allowed), key=_when)
     refused = sorted((a for a in mine if not a.allowed and a.code != "already_accepted"), key=_when)
-    receipted = any(k.receipt and k.receipt_ok is not False for k in kids)
+    if not refused and (quiet or any(a.allowed for a in mine) or _receipted(kids)):
+        return None  # the common case: accepted, and never refused
+    accepted = sorted((a for a in mine if a.allowed), key=_when)
+    uses = [_redelegation(k) for k in kids] + [_request(i) for i in invs]
     if refused:
         for use in sorted(uses, key=_use_order):
             # the first use after a refusal that no acceptance had preceded
             before = [a for a in refused if a.ts <= use.ts]
             if before and not any(a.ts <= use.ts for a in accepted):
                 return _finding(graph, hop, use, "high", before[0], mine)
-    if accepted or receipted or quiet:
+    if accepted or quiet or _receipted(kids):
         return None
     # the first use in time order (min keeps the first of equals, as a stable sort would)
     return _finding(graph, hop, min(uses, key=_use_order), "medium", None, mine)
+
+
+def _receipted(kids: list[TokenHop]) -> bool:
+    return any(k.receipt and k.receipt_ok is not False for k in kids)
 
 
 def _use_order(u: _Use) -> tuple[float, int, str]:

@@ -7,8 +7,11 @@ subject: the issuer keeps control of what it claims to hand on; high. (A self-de
 ``iss == sub``, binds its own key by nature; DLG008 reports it.) (3) ``broad``: a token
 carrying a capability for every tool (``tool`` ``**``, high) or for the whole resource
 space (``resource`` ``**``, medium) that may still be delegated further (``dpth`` > 0).
+One finding per issuing agent and case (the key): binding and granting are the issuer's
+practice, so the tokens, receivers and tasks that repeat it are counted and listed (bounded)
+in one finding, whose witness is the first such token's path.
 
-Complexity: O(E x c) for E tokens of at most c capabilities.
+Complexity: O(E x c + E log E) for E tokens of at most c capabilities.
 
 Addresses: OWASP Agentic Top 10 ASI03 (Identity and Privilege Abuse) and ASI07 (Insecure
 Inter-Agent Communication: unbound credentials passed between agents); CSA MAESTRO L7
@@ -18,9 +21,11 @@ Authentication: bearer credentials) and NHI5 (Overprivileged NHI).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ..findings import Finding, Options, Rule, Severity
 from ..model import DelegationGraph, TokenHop
-from ._util import evidence, locations
+from ._util import bounded, granted, group_evidence, group_locations, grouped, listed
 
 __all__ = ["RULE", "TITLE", "detect"]
 
@@ -28,70 +33,71 @@ TITLE = "Bearer or broad: a hop without key binding, or a wildcard grant left re
 
 
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
+    broad: dict[str, tuple[list[str], list[str]]] = {}  # token id -> (tools, resources)
+
+    def cases() -> Iterator[tuple[tuple[str, ...], TokenHop]]:
+        for hop in graph.hops():
+            if hop.cnf_kid is None:
+                yield (hop.iss, "unbound"), hop
+            elif hop.cnf_kid == hop.kid and hop.iss != hop.sub:
+                yield (hop.iss, "self-bound"), hop
+            if hop.dpth > 0:
+                tools = sorted({str(c) for c in hop.caps if c.tool == "**"})
+                resources = sorted({str(c) for c in hop.caps if c.resource == "**"} - set(tools))
+                if tools or resources:
+                    broad[hop.token_id] = (tools, resources)
+                    yield (hop.iss, "broad"), hop
+
     out: list[Finding] = []
-    for hop in graph.hops():
-        if hop.cnf_kid is None:
-            out.append(
-                _finding(
-                    graph,
-                    hop,
-                    "unbound",
-                    "high",
-                    f"{hop.iss} delegated to {hop.sub} in task {hop.task} with no usable key "
-                    "binding (cnf): the token works for whoever holds it, like a bearer token",
-                )
+    for key, hops in grouped(cases()):
+        iss, case = key
+        first = hops[0]
+        to = f"to {listed(sorted({h.sub for h in hops}), 3)} {granted(hops)}"
+        more: dict[str, object] = {}
+        if case == "unbound":
+            severity: Severity = "high"
+            message = (
+                f"{iss} delegated {to} with no usable key binding (cnf): the token works for "
+                "whoever holds it, like a bearer token"
             )
-        elif hop.cnf_kid == hop.kid and hop.iss != hop.sub:
-            out.append(
-                _finding(
-                    graph,
-                    hop,
-                    "self-bound",
-                    "high",
-                    f"{hop.iss} delegated to {hop.sub} in task {hop.task} but bound the token "
-                    f"to its own signing key {hop.kid}: {hop.iss} keeps control of it, and "
-                    f"{hop.sub} can only act through it",
-                )
+        elif case == "self-bound":
+            severity = "high"
+            message = (
+                f"{iss} delegated {to} but bound the token to its own signing key "
+                f"{first.kid}: {iss} keeps control of it, and the receiver can only act "
+                "through it"
             )
-        if hop.dpth > 0:
-            tools = sorted({str(c) for c in hop.caps if c.tool == "**"})
-            resources = sorted({str(c) for c in hop.caps if c.resource == "**"} - set(tools))
-            if tools or resources:
-                broad = tools + resources
-                what = "every tool" if tools else "the whole resource space"
-                out.append(
-                    _finding(
-                        graph,
-                        hop,
-                        "broad",
-                        "high" if tools else "medium",
-                        f"{hop.iss} granted {', '.join(broad)} ({what}) to {hop.sub} in task "
-                        f"{hop.task}, and {hop.sub} may delegate it {hop.dpth} hop(s) further",
-                        broad=broad,
-                        dpth=hop.dpth,
-                    )
-                )
+        else:
+            tools = sorted({t for h in hops for t in broad[h.token_id][0]})
+            resources = sorted({r for h in hops for r in broad[h.token_id][1]} - set(tools))
+            dpth = max(h.dpth for h in hops)
+            severity = "high" if tools else "medium"
+            what = "every tool" if tools else "the whole resource space"
+            message = (
+                f"{iss} granted {listed(tools + resources, 5)} ({what}) {to}, re-delegable "
+                f"up to {dpth} hop(s) further"
+            )
+            more = {"broad": bounded(tools + resources)[0], "dpth": dpth}
+        out.append(
+            Finding(
+                rule="DLG010",
+                severity=severity,
+                title=TITLE,
+                message=message,
+                key=key,
+                path=graph.witness(first.token_id),
+                evidence=group_evidence(
+                    hops,
+                    case=case,
+                    kid=first.kid,
+                    cnf_kid=first.cnf_kid,
+                    subjects=bounded(sorted({h.sub for h in hops}))[0],
+                    **more,
+                ),
+                locations=group_locations(hops),
+            )
+        )
     return out
-
-
-def _finding(
-    graph: DelegationGraph,
-    hop: TokenHop,
-    case: str,
-    severity: Severity,
-    message: str,
-    **more: object,
-) -> Finding:
-    return Finding(
-        rule="DLG010",
-        severity=severity,
-        title=TITLE,
-        message=message,
-        key=(hop.token_id, case),
-        path=graph.witness(hop.token_id),
-        evidence=evidence(hop, case=case, kid=hop.kid, cnf_kid=hop.cnf_kid, **more),
-        locations=locations([hop]),
-    )
 
 
 RULE = Rule(

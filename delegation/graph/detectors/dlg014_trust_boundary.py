@@ -3,12 +3,15 @@
 Definition: a ``delegates`` hop whose issuer and subject sit in different SPIFFE trust
 domains (:func:`~delegation.graph.trust_domain`), or whose registry entries differ in
 their ``tenant`` or ``env`` members (both entries naming it: an entry without it is not
-scoped by it), when
-the pair (from, to) of the crossing is not in ``options.allowed_crossings`` (the pair of
-domains, or of tenant / env values). Medium; high when the crossing hop may be delegated
-further (``dpth`` > 0), carrying the authority deeper into the other side.
+scoped by it), when the pair (from, to) of the crossing is not in
+``options.allowed_crossings`` (the pair of domains, or of tenant / env values). Medium; high
+when a crossing hop may be delegated further (``dpth`` > 0), carrying the authority deeper
+into the other side. One finding per receiving agent and crossing (the key), however many
+tokens (tasks, issuers) carried authority across it: the witness is the first such token's
+path, the evidence counts and lists (bounded) the others.
 
-Complexity: O(E) for E tokens (node attributes are looked up once per agent).
+Complexity: O(E log E) for E tokens (crossings judged once per agent pair; each group
+sorted by issue time).
 
 Addresses: OWASP Agentic Top 10 ASI07 (Insecure Inter-Agent Communication) and ASI03
 (Identity and Privilege Abuse); CSA MAESTRO L7 (Agent Ecosystem: cross-organisation
@@ -18,11 +21,12 @@ NHI Top 10 NHI8 (Environment Isolation) and NHI3 (Vulnerable Third-Party NHI).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..findings import Finding, Options, Rule, Severity
-from ..model import DelegationGraph, trust_domain
-from ._util import evidence, locations
+from ..model import DelegationGraph, TokenHop, trust_domain
+from ._util import bounded, granted, group_evidence, group_locations, grouped, listed
 
 __all__ = ["RULE", "TITLE", "detect"]
 
@@ -39,43 +43,57 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
             extras[agent] = graph.agent(agent).get("extra")
         return extras[agent]
 
-    out: list[Finding] = []
-    for hop in graph.hops():
-        crossings: list[tuple[str, str, str]] = []
-        src, dst = trust_domain(hop.iss), trust_domain(hop.sub)
+    crossing: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+
+    def unallowed(iss: str, sub: str) -> list[tuple[str, str, str]]:
+        """The crossings of an issuer -> subject hop no allowance covers (per pair once)."""
+        known = crossing.get((iss, sub))
+        if known is not None:
+            return known
+        found: list[tuple[str, str, str]] = []
+        src, dst = trust_domain(iss), trust_domain(sub)
         if src != dst:
-            crossings.append(("domain", src, dst))
-        a, b = extra(hop.iss), extra(hop.sub)
+            found.append(("domain", src, dst))
+        a, b = extra(iss), extra(sub)
         if a is not None and b is not None:
             for member in _MEMBERS:
                 u, v = a.get(member), b.get(member)
                 if u is not None and v is not None and u != v:
-                    crossings.append((member, str(u), str(v)))
-        unallowed = [c for c in crossings if (c[1], c[2]) not in allowed]
-        if not unallowed:
-            continue
-        severity: Severity = "high" if hop.dpth > 0 else "medium"
-        what = "; ".join(f"{kind} {u} -> {v}" for kind, u, v in unallowed)
-        further = (
-            f", and {hop.sub} may delegate it {hop.dpth} hop(s) further" if hop.dpth > 0 else ""
-        )
+                    found.append((member, str(u), str(v)))
+        crossing[(iss, sub)] = found = [c for c in found if (c[1], c[2]) not in allowed]
+        return found
+
+    def crossings() -> Iterator[tuple[tuple[str, ...], TokenHop]]:
+        for hop in graph.hops():
+            found = unallowed(hop.iss, hop.sub)
+            if found:
+                yield (hop.sub, "; ".join(f"{kind} {u} -> {v}" for kind, u, v in found)), hop
+
+    out: list[Finding] = []
+    for (sub, what), hops in grouped(crossings()):
+        found = crossing[(hops[0].iss, sub)]
+        issuers = sorted({h.iss for h in hops})
+        dpth = max(h.dpth for h in hops)
+        severity: Severity = "high" if dpth > 0 else "medium"
+        further = f", and {sub} may delegate it up to {dpth} hop(s) further" if dpth > 0 else ""
         out.append(
             Finding(
                 rule="DLG014",
                 severity=severity,
                 title=TITLE,
                 message=(
-                    f"{hop.iss} delegated to {hop.sub} in task {hop.task} across a trust "
+                    f"{listed(issuers, 3)} delegated to {sub} {granted(hops)} across a trust "
                     f"boundary ({what}) with no allowance{further}"
                 ),
-                key=(hop.token_id,),
-                path=graph.witness(hop.token_id),
-                evidence=evidence(
-                    hop,
-                    crossings=[{"kind": k, "from": u, "to": v} for k, u, v in unallowed],
-                    dpth=hop.dpth,
+                key=(sub, what),
+                path=graph.witness(hops[0].token_id),
+                evidence=group_evidence(
+                    hops,
+                    crossings=[{"kind": k, "from": u, "to": v} for k, u, v in found],
+                    issuers=bounded(issuers)[0],
+                    dpth=dpth,
                 ),
-                locations=locations([hop]),
+                locations=group_locations(hops),
             )
         )
     return out

@@ -3,10 +3,13 @@
 Definition: a capability of a token for which no *allowed* invocation was observed whose
 tool and resource it matches (:func:`delegation.capabilities.pattern_matches`), made with
 that token or a token below it (the invocation's leaf has the token in its lineage; when the
-leaf is unknown to the graph, with any token its holder holds). Least-privilege advice:
-low, or info for a token that was delegated further (its capabilities may be meant for the
-agents below). Only when the graph observed invocations at all: chains alone say nothing
-about use, so they yield no finding. Key: token id and capability.
+leaf is unknown to the graph, with any token its holder holds). Least-privilege advice.
+Only when the graph observed invocations at all: chains alone say nothing about use, so they
+yield no finding. One finding per receiving agent (the key): least privilege is about what
+an agent holds, so its unused capabilities, the tokens and tasks that granted them and their
+issuers are listed (bounded) in one finding, whose witness is the first such token's path.
+Low when one of those tokens was not delegated further; info when all were (the agents
+below may be meant to use them).
 
 Complexity: O(I + U x d + E x c x u) for I invocations, U distinct (leaf, tool, resource)
 uses walked up at most d hops (each (token, request) pair is visited once), E tokens of at
@@ -20,11 +23,20 @@ nobody needs); CSA MAESTRO L6 (Security and Compliance: least privilege) and L5
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 
 from ..findings import Finding, Options, Rule, Severity
-from ..model import MAX_LINEAGE, DelegationGraph
+from ..model import MAX_LINEAGE, DelegationGraph, TokenHop
 from ._reach import Reach
-from ._util import cap_texts, evidence, locations
+from ._util import (
+    bounded,
+    cap_texts,
+    granted,
+    group_evidence,
+    group_locations,
+    grouped,
+    listed,
+)
 
 TITLE = "Unused grant: a delegated capability was never exercised"
 
@@ -35,64 +47,69 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     used = _uses(graph)
     reach = Reach.of(graph, options)
     allowed = sum(1 for inv in graph.invocations if inv.allowed)
-    first = min(inv.ts for inv in graph.invocations)
-    last = max(inv.ts for inv in graph.invocations)
+    first_ts = min(inv.ts for inv in graph.invocations)
+    last_ts = max(inv.ts for inv in graph.invocations)
     children: dict[str, int] = defaultdict(int)
     for hop in graph.tokens.values():
         if hop.prf is not None:
             children[hop.prf] += 1
-    out: list[Finding] = []
     texts = cap_texts(graph)
     matches = reach.matches
     calls = len(graph.invocations)
-    for hop in graph.hops():
-        requests = used.get(hop.token_id, ())
-        unused = [
-            (text, cap)
-            for text, cap in texts(hop.caps)
-            if not any(
-                matches(cap.tool, tool, ".") and matches(cap.resource, resource, "/")
-                for tool, resource in requests
-            )
-        ]
-        if not unused:
-            continue
-        # what every finding of this token shares, built once
-        below = children.get(hop.token_id, 0)
-        path, cut = graph.witness(hop.token_id), graph.witness_cut(hop.token_id)
-        where = locations([hop])
-        base = evidence(hop)
-        who = (
-            f"neither {hop.sub} nor the agents below it ({below} tokens delegated) used it"
-            if below
-            else f"{hop.sub} never used it"
-        )
-        tail = (
-            f" to {hop.sub} in task {hop.task} (token {hop.token_id[:12]}), but {who} in an "
-            f"allowed call ({allowed} allowed of {calls} calls observed): grant less"
-        )
-        severity: Severity = "info" if below else "low"
-        for text, _cap in unused:
-            out.append(
-                Finding(
-                    rule="DLG015",
-                    severity=severity,
-                    title=TITLE,
-                    message=f"{hop.iss} delegated {text}{tail}",
-                    key=(hop.token_id, text),
-                    path=path,
-                    evidence={
-                        **base,
-                        "capability": text,
-                        "children": below,
-                        "calls_observed": calls,
-                        "allowed_calls": allowed,
-                        "window": [first, last],
-                        "path_cut": cut,
-                    },
-                    locations=where,
+
+    unused: dict[str, list[str]] = {}  # token id -> its capabilities nobody used
+
+    def idle() -> Iterator[tuple[tuple[str, ...], TokenHop]]:
+        for hop in graph.hops():
+            requests = used.get(hop.token_id, ())
+            found = [
+                text
+                for text, cap in texts(hop.caps)
+                if not any(
+                    matches(cap.tool, tool, ".") and matches(cap.resource, resource, "/")
+                    for tool, resource in requests
                 )
+            ]
+            if found:
+                unused[hop.token_id] = found
+                yield (hop.sub,), hop
+
+    out: list[Finding] = []
+    for key, hops in grouped(idle()):
+        (sub,) = key
+        first = hops[0]
+        caps = sorted({text for h in hops for text in unused[h.token_id]})
+        shown, more = bounded(caps)
+        below = sum(children.get(h.token_id, 0) for h in hops)
+        # info only when every token was delegated further (its agents below may need it)
+        severity: Severity = "info" if all(h.token_id in children for h in hops) else "low"
+        who = f"neither it nor the agents below it ({below} tokens delegated)" if below else "it"
+        out.append(
+            Finding(
+                rule="DLG015",
+                severity=severity,
+                title=TITLE,
+                message=(
+                    f"{sub} was granted {listed(caps, 5)} {granted(hops)}, but {who} used "
+                    f"{'it' if len(caps) == 1 else 'them'} in an allowed call ({allowed} "
+                    f"allowed of {calls} calls observed): grant less"
+                ),
+                key=key,
+                path=graph.witness(first.token_id),
+                evidence=group_evidence(
+                    hops,
+                    capabilities=shown,
+                    more_capabilities=more,
+                    issuers=bounded(sorted({h.iss for h in hops}))[0],
+                    children=below,
+                    calls_observed=calls,
+                    allowed_calls=allowed,
+                    window=[first_ts, last_ts],
+                    path_cut=graph.witness_cut(first.token_id),
+                ),
+                locations=group_locations(hops),
             )
+        )
     return out
 
 
@@ -130,8 +147,9 @@ RULE = Rule(
         "neither by the agent holding it nor by any agent it delegated to. Standing "
         "privilege nobody exercises only widens what a compromised agent can do: grant "
         "narrower capabilities (a tighter tool or resource pattern) or drop it from the "
-        "chain. Low by default; info for a token that was delegated further. Needs audit "
-        "logs with decisions: chains alone yield no finding."
+        "chain. One finding per receiving agent, listing its unused capabilities and the "
+        "tokens that granted them. Low by default; info when every such token was "
+        "delegated further. Needs audit logs with decisions: chains alone yield no finding."
     ),
     severity="low",
     tags=("security", "OWASP-ASI03", "MAESTRO-L5", "MAESTRO-L6", "OWASP-NHI5"),
