@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from delegation._demo import DEMO_FILES
+from delegation.demo import DEMO_FILES
 from delegation.cli import main
 
 
