@@ -1,11 +1,12 @@
 """One agent of the multi-process demo, as its own process: ``python -m delegation.demo.agent``.
 
-    python -m delegation.demo.agent ROLE DIR FD
+    python -m delegation.demo.agent ROLE DIR FD PARENT
 
 ``ROLE`` is ``orchestrator``, ``planner``, ``researcher`` or ``tool``; ``DIR`` the demo's
 directory (its key, the registry, its rules file, the shared SQLite store and audit log,
 ``agents.json`` with everyone's address); ``FD`` the listening socket the demo opened for
-it. Every agent is a Starlette app served by uvicorn, built on :mod:`delegation.http`:
+it; ``PARENT`` the demo's pid (the agent exits when it is gone). Every agent is a
+Starlette app served by uvicorn, built on :mod:`delegation.http`:
 
 * the planner and the researcher accept delegations at ``POST /delegations``
   (:func:`~delegation.http.accept_endpoint`, under their own rules file, receipt back) and
@@ -303,9 +304,8 @@ def build_app(role: str, out: Path) -> Any:
     return DelegationMiddleware(app, verifier=verifier, routes=CRM_ROUTES)
 
 
-def _exit_with_parent() -> None:
-    """Exit this process as soon as the demo that started it is gone (no orphan)."""
-    parent = os.getppid()
+def _exit_with_parent(parent: int) -> None:
+    """Exit this process as soon as the demo that started it (pid ``parent``) is gone."""
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -317,11 +317,11 @@ def _exit_with_parent() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Serve one agent on the listening socket the demo handed over."""
-    role, out, fd = argv if argv is not None else sys.argv[1:]
+    role, out, fd, parent = argv if argv is not None else sys.argv[1:]
     if role not in SERVERS:
         print(f"error: invalid_input: no demo agent {role!r}", file=sys.stderr)
         return 2
-    _exit_with_parent()
+    _exit_with_parent(int(parent))
     app = build_app(role, Path(out))
     sock = socket.socket(fileno=int(fd))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))

@@ -2,9 +2,10 @@
 
 :class:`Agents` opens one listening socket per agent on a free loopback port (the kernel
 picks it, so no port race), writes ``agents.json`` (everyone's address), and starts
-``python -m delegation.demo.agent ROLE DIR FD`` for each, handing the socket over. Each
-child runs in its own session (a Ctrl-C at the terminal reaches the demo only, which then
-stops them) with its output in ``DIR/ROLE.log``, and exits by itself if the demo dies.
+``python -m delegation.demo.agent ROLE DIR FD PARENT`` for each (the same package as
+this one), handing the socket over. Each child runs in its own session (a Ctrl-C at the
+terminal reaches the demo only, which then stops them) with its output in
+``DIR/ROLE.log``, and exits by itself if the demo dies.
 :meth:`Agents.stop` sends ``SIGTERM`` to each child's process group, waits, then
 ``SIGKILL``; the context manager calls it on any exit, failure and Ctrl-C included.
 """
@@ -29,6 +30,14 @@ from delegation import InternalError
 
 __all__ = ["Agents", "Process"]
 
+# The child imports this very package, even when it was found by a path the child's
+# interpreter would not search (a source tree on sys.path, a relative PYTHONPATH).
+_ROOT = str(Path(__file__).resolve().parents[2])
+_BOOT = (
+    f"import sys; root = {_ROOT!r}; "
+    "sys.path.insert(0, root) if root not in sys.path else None; "
+    "from delegation.demo.agent import main; sys.exit(main(sys.argv[1:]))"
+)
 START_WITHIN = 30.0  # seconds for every agent to answer its health check
 STOP_WITHIN = 5.0  # seconds for the agents to exit after SIGTERM, before SIGKILL
 
@@ -97,11 +106,12 @@ class Agents:
                     popen = subprocess.Popen(
                         [
                             sys.executable,
-                            "-m",
-                            "delegation.demo.agent",
+                            "-c",
+                            _BOOT,
                             role,
                             str(self.out),
                             str(fd),
+                            str(os.getpid()),
                         ],
                         stdin=subprocess.DEVNULL,
                         stdout=log,

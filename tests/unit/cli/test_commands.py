@@ -180,13 +180,13 @@ def test_corrupt_store_is_a_denial_not_a_crash(
 
 def test_demo_text_and_json(tmp_path: Path) -> None:
     """demo tells the story (exit 0) and --json prints one parseable summary."""
-    text = ok(tmp_path, "demo", "--out", "story")
+    text = ok(tmp_path, "demo", "--in-process", "--out", "story")
     for code in ("allowed", "scope_escalation", "proof_replayed", "bad_signature", "revoked"):
         assert code in text
     assert (tmp_path / "story" / "chain.txt").exists()
     assert (tmp_path / "story" / "audit.jsonl").exists()
 
-    body = json.loads(ok(tmp_path, "demo", "--json", "--out", "summary"))
+    body = json.loads(ok(tmp_path, "demo", "--in-process", "--json", "--out", "summary"))
     assert body["ok"] is True
     assert body["out"].endswith("summary")
     outcomes = [s["outcome"] for s in body["steps"]]
@@ -207,7 +207,7 @@ def test_real_process_errors_are_one_line(tmp_path: Path) -> None:
 def test_closed_stdout_exits_141_quietly(tmp_path: Path) -> None:
     """A reader that goes away (``| head``) ends the command with 141 and no traceback."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "delegation.cli", "demo", "--out", "d"],
+        [sys.executable, "-m", "delegation.cli", "demo", "--in-process", "--out", "d"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -305,9 +305,9 @@ def test_same_flow_in_process(
     # mint + delegate (the default audit log records them too) + 2 verify + revoke
     assert "5 records" in out("audit", "verify", "delegation-audit.jsonl")
 
-    text = out("demo", "--out", "story")
+    text = out("demo", "--in-process", "--out", "story")
     assert "every step behaved as it must" in text
-    assert json.loads(out("demo", "--json", "--out", "story"))["ok"] is True
+    assert json.loads(out("demo", "--in-process", "--json", "--out", "story"))["ok"] is True
 
 
 def test_verify_with_a_rules_policy_and_labels(flow: Flow, tmp_path: Path) -> None:
