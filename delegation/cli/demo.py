@@ -28,10 +28,16 @@ HTTP_EXTRA = ("uvicorn", "starlette", "httpx", "anyio")
 
 
 def http_missing() -> list[str]:
-    """The modules of the ``http`` extra that are not installed."""
-    import importlib.util
+    """The modules of the ``http`` extra that cannot be imported."""
+    import importlib
 
-    return [m for m in HTTP_EXTRA if importlib.util.find_spec(m) is None]
+    missing = []
+    for name in HTTP_EXTRA:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
 
 
 def cmd_demo(ns: argparse.Namespace) -> int:

@@ -69,13 +69,13 @@ from delegation.keys import PublicKey
 from .story import (
     ALLOW,
     GRANT,
-    OBO,
     PLANNER,
     RESEARCHER,
     SERVERS,
     SLICE,
     TASK,
     TOOL,
+    open_and_grant,
     rerooted,
     widened,
 )
@@ -158,19 +158,9 @@ class Agent:
 def _orchestrator(me: Agent) -> list[Route]:
     async def open_task(request: Request) -> JSONResponse:
         job = await request.json()
-        deadline = me.tasks.open(TASK, ttl=900, owner=OBO, purpose="quarterly churn review")
-        root = me.delegator().mint(
-            to=PLANNER,
-            to_key=me.public(PLANNER),
-            caps=[GRANT],
-            ttl=600,
-            depth=2,
-            task=TASK,
-            obo=OBO,
-            purpose="quarterly churn review",
-        )
+        deadline, root = open_and_grant(me.tasks, me.delegator(), me.public(PLANNER))
         events = [
-            event("task_opened", detail=f"deadline {int(deadline.deadline)}"),
+            event("task_opened", detail=f"deadline {deadline}"),
             event("root_minted", detail=f"bound to the planner's key {me.public(PLANNER).kid[:8]}"),
         ]
         events.append(await me.offer("planner", root))

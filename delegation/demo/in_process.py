@@ -38,6 +38,7 @@ from .story import (
     attempt,
     check_audit,
     fresh_dir,
+    open_and_grant,
     set_the_stage,
     stolen_proof,
     widened,
@@ -68,12 +69,13 @@ def play_demo(
     audit = JsonlAudit(out / "audit.jsonl")
     try:
         tasks = Tasks(store, audit=audit)
-        deadline = tasks.open(TASK, ttl=900, owner=OBO, purpose="quarterly churn review")
+        orchestrator = Delegator(orch, tasks=tasks, registry=registry, audit=audit)
+        deadline, root = open_and_grant(tasks, orchestrator, planner.public)
         report.step(
             f"the orchestrator opens task {TASK} for {OBO}, 15 minutes",
             "ok",
             "ok",
-            f"deadline {int(deadline.deadline)}",
+            f"deadline {deadline}",
         )
 
         def accept_as(key: AgentKey, chain: Chain) -> tuple[str, str, VerifiedChain | None]:
@@ -90,16 +92,6 @@ def play_demo(
             except DelegationError as exc:
                 return exc.code, exc.message, None
 
-        root = Delegator(orch, tasks=tasks, registry=registry, audit=audit).mint(
-            to=planner.agent,
-            to_key=planner.public,
-            caps=[GRANT],
-            ttl=600,
-            depth=2,
-            task=TASK,
-            obo=OBO,
-            purpose="quarterly churn review",
-        )
         report.step(f"orchestrator → planner: {GRANT}, depth 2, within the task", "ok", "ok")
         outcome, msg, accepted = accept_as(planner, root)
         report.step(

@@ -31,9 +31,11 @@ from delegation import (
     Capability,
     Chain,
     DelegationError,
+    Delegator,
     FileError,
     Registry,
     Request,
+    Tasks,
     parse_unverified,
 )
 from delegation.keys import PublicKey
@@ -52,6 +54,7 @@ __all__ = [
     "attempt",
     "check_audit",
     "fresh_dir",
+    "open_and_grant",
     "rerooted",
     "set_the_stage",
     "stolen_proof",
@@ -298,6 +301,24 @@ def set_the_stage(report: DemoReport) -> tuple[dict[str, AgentKey], Registry]:
         "registry.json, planner-policy.yaml, researcher-policy.yaml, tool-policy.yaml",
     )
     return keys, registry
+
+
+def open_and_grant(tasks: Tasks, orchestrator: Delegator, to_key: PublicKey) -> tuple[int, Chain]:
+    """The orchestrator opens task :data:`TASK` for alice (15 minutes) and grants the
+    planner :data:`GRANT` in it (10 minutes, depth 2): the deadline and the root grant."""
+    purpose = "quarterly churn review"
+    deadline = tasks.open(TASK, ttl=900, owner=OBO, purpose=purpose)
+    root = orchestrator.mint(
+        to=PLANNER,
+        to_key=to_key,
+        caps=[GRANT],
+        ttl=600,
+        depth=2,
+        task=TASK,
+        obo=OBO,
+        purpose=purpose,
+    )
+    return int(deadline.deadline), root
 
 
 def _jti() -> str:

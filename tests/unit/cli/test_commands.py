@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 import time
@@ -195,6 +196,30 @@ def test_demo_text_and_json(tmp_path: Path) -> None:
     )
     assert all(s["ok"] for s in body["steps"])
     assert body["audit"]["ok"] is True
+
+
+def test_demo_without_the_http_extra_plays_in_one_process(tmp_path: Path) -> None:
+    """No uvicorn: one line says so (and how to get the rest), the story still plays."""
+    blocked = (
+        "import sys; sys.modules['uvicorn'] = None; from delegation.cli import main; "
+        "sys.exit(main(['--json', 'demo', '--out', 'd']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", blocked],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (note,) = done.stderr.strip().splitlines()
+    assert note.startswith("note: the http extra is not installed (uvicorn missing)")
+    assert "pip install 'delegation[http]'" in note
+    body = json.loads(done.stdout)
+    assert (body["ok"], body["mode"]) == (True, "in-process")
+    assert not (tmp_path / "d" / "agents.json").exists()
 
 
 def test_real_process_errors_are_one_line(tmp_path: Path) -> None:
