@@ -169,7 +169,7 @@ def test_first_paint_at_5000_edges(browser: Any, tmp_path: Path) -> None:
 
 def test_the_demos_graph_in_a_real_browser(browser: Any, tmp_path: Path) -> None:
     """The demo's own graph.html: no console error, no request, its findings listed; a PNG."""
-    from delegation._demo import EXPECTED_RULES, play_demo
+    from delegation.demo import EXPECTED_RULES, play_demo
 
     report = play_demo(tmp_path / "demo")
     assert report.ok

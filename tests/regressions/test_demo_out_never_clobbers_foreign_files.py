@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from delegation._demo import DEMO_FILES
 from delegation.cli import main
+from delegation.demo import DEMO_FILES
 
 
 def _demo(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, object]]:
-    code = main(["--json", "demo", *args])
+    code = main(["--json", "demo", "--in-process", *args])
     return code, json.loads(capsys.readouterr().out)
 
 

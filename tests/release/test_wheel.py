@@ -6,7 +6,8 @@ pass ``twine check --strict``. The wheel is installed into a fresh virtual envir
 outside the repository, created with ``--system-site-packages`` so the dependencies
 already installed are reused (installed with ``--no-deps``: fast, and no network). Then,
 with the working directory outside the repository and no ``PYTHONPATH``, the test runs
-``delegation --version``, ``delegation demo`` and the README's Python example there, and
+``delegation --version``, ``delegation demo`` (its agent processes import the installed
+package too; and ``--in-process``) and the README's Python example there, and
 checks every ``delegation`` module was imported from the virtual environment: a file
 missing from the wheel (``py.typed``, the HTML renderer's script, a subpackage) fails.
 
@@ -175,10 +176,18 @@ def test_version(venv: Path, tmp_path: Path) -> None:
     assert out.strip() == f"delegation {VERSION}"
 
 
-def test_demo_runs_from_the_wheel(venv: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["processes", "in-process"])
+def test_demo_runs_from_the_wheel(venv: Path, tmp_path: Path, mode: str) -> None:
+    """The README's command: the agents are processes of the installed package (the http
+    extra comes from the system site-packages, as ``.[dev]`` installs it); and
+    ``--in-process``, which needs no extra."""
     cwd = _outside(tmp_path)
-    out = _run([venv / "bin" / "delegation", "demo", "--out", "demo"], cwd=cwd, env=_clean_env())
+    flags = ["--in-process"] if mode == "in-process" else []
+    out = _run(
+        [venv / "bin" / "delegation", "demo", *flags, "--out", "demo"], cwd=cwd, env=_clean_env()
+    )
     assert "every step behaved as it must" in out
+    assert ("separate processes" in out) == (mode == "processes")
     for name in ("audit.jsonl", "chain.txt", "report.json", "report.sarif", "graph.html"):
         assert (cwd / "demo" / name).is_file(), f"the demo did not write {name}"
     html = (cwd / "demo" / "graph.html").read_text()

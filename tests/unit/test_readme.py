@@ -18,6 +18,6 @@ def test_readme_example_runs() -> None:
 def test_readme_names_the_two_commands() -> None:
     """The README holds the demo command and the test command that .ci/run calls."""
     text = README.read_text()
-    assert "pip install . && delegation demo" in text
+    assert "pip install '.[http]' && delegation demo" in text
     assert "scripts/check" in text
     assert "scripts/check" in (README.parent / ".ci" / "run").read_text()

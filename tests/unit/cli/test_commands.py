@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 import time
@@ -180,13 +181,13 @@ def test_corrupt_store_is_a_denial_not_a_crash(
 
 def test_demo_text_and_json(tmp_path: Path) -> None:
     """demo tells the story (exit 0) and --json prints one parseable summary."""
-    text = ok(tmp_path, "demo", "--out", "story")
+    text = ok(tmp_path, "demo", "--in-process", "--out", "story")
     for code in ("allowed", "scope_escalation", "proof_replayed", "bad_signature", "revoked"):
         assert code in text
     assert (tmp_path / "story" / "chain.txt").exists()
     assert (tmp_path / "story" / "audit.jsonl").exists()
 
-    body = json.loads(ok(tmp_path, "demo", "--json", "--out", "summary"))
+    body = json.loads(ok(tmp_path, "demo", "--in-process", "--json", "--out", "summary"))
     assert body["ok"] is True
     assert body["out"].endswith("summary")
     outcomes = [s["outcome"] for s in body["steps"]]
@@ -195,6 +196,30 @@ def test_demo_text_and_json(tmp_path: Path) -> None:
     )
     assert all(s["ok"] for s in body["steps"])
     assert body["audit"]["ok"] is True
+
+
+def test_demo_without_the_http_extra_plays_in_one_process(tmp_path: Path) -> None:
+    """No uvicorn: one line says so (and how to get the rest), the story still plays."""
+    blocked = (
+        "import sys; sys.modules['uvicorn'] = None; from delegation.cli import main; "
+        "sys.exit(main(['--json', 'demo', '--out', 'd']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", blocked],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (note,) = done.stderr.strip().splitlines()
+    assert note.startswith("note: the http extra is not installed (uvicorn missing)")
+    assert "pip install 'delegation[http]'" in note
+    body = json.loads(done.stdout)
+    assert (body["ok"], body["mode"]) == (True, "in-process")
+    assert not (tmp_path / "d" / "agents.json").exists()
 
 
 def test_real_process_errors_are_one_line(tmp_path: Path) -> None:
@@ -207,7 +232,7 @@ def test_real_process_errors_are_one_line(tmp_path: Path) -> None:
 def test_closed_stdout_exits_141_quietly(tmp_path: Path) -> None:
     """A reader that goes away (``| head``) ends the command with 141 and no traceback."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "delegation.cli", "demo", "--out", "d"],
+        [sys.executable, "-m", "delegation.cli", "demo", "--in-process", "--out", "d"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -305,9 +330,9 @@ def test_same_flow_in_process(
     # mint + delegate (the default audit log records them too) + 2 verify + revoke
     assert "5 records" in out("audit", "verify", "delegation-audit.jsonl")
 
-    text = out("demo", "--out", "story")
+    text = out("demo", "--in-process", "--out", "story")
     assert "every step behaved as it must" in text
-    assert json.loads(out("demo", "--json", "--out", "story"))["ok"] is True
+    assert json.loads(out("demo", "--in-process", "--json", "--out", "story"))["ok"] is True
 
 
 def test_verify_with_a_rules_policy_and_labels(flow: Flow, tmp_path: Path) -> None:
