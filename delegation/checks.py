@@ -62,6 +62,7 @@ __all__ = [
     "receipt_problem",
     "root_problems",
     "signature_problem",
+    "task_problems",
     "time_problems",
 ]
 
@@ -244,6 +245,11 @@ def attenuation_problems(child: Hop, parent: Hop | None, hop: int) -> Iterator[D
             hop=hop,
             claim="dpth",
         )
+    yield from task_problems(child, parent, hop)
+
+
+def task_problems(child: Hop, parent: Hop, hop: int) -> Iterator[DelegationError]:
+    """Step 6, the part about whom and what for: ``task`` and ``obo`` unchanged."""
     if child.task != parent.task:
         yield TaskMismatch(f"token {hop} changes the task", hop=hop, claim="task")
     if child.obo != parent.obo:

@@ -3,7 +3,7 @@
 Definition:
 
 * ``high``: a hop whose ``task`` or ``obo`` differs from its parent's
-  (:func:`delegation.checks.attenuation_problems` yielding ``TaskMismatch`` or
+  (:func:`delegation.checks.task_problems` yielding ``TaskMismatch`` or
   ``PrincipalMismatch``, the very check a verifier runs); one finding per token;
 * ``medium``: one agent key (the ``cnf`` key thumbprint that tokens bind) acting for several
   principals within ``options.principal_window`` seconds: two tokens bound to the key, or
@@ -23,9 +23,10 @@ Ecosystem), L3 (Agent Frameworks: session and principal isolation); OWASP NHI To
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from operator import itemgetter
+from typing import NamedTuple
 
-from ...checks import attenuation_problems
+from ...checks import task_problems
 from ...errors import PrincipalMismatch, TaskMismatch
 from ..findings import Finding, Location, Options, Rule
 from ..model import DelegationGraph, TokenHop
@@ -34,8 +35,7 @@ from ._util import evidence, listed, locations, short
 TITLE = "Principal switch: authority re-pointed at another task or principal"
 
 
-@dataclass(frozen=True)
-class _Act:
+class _Act(NamedTuple):
     """One moment a key served a principal: a token bound to it, or a request with it."""
 
     ts: float
@@ -69,19 +69,15 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     return out
 
 
-def _order(a: _Act) -> tuple[float, int, str, str, str, str]:
-    return (a.ts, a.order, a.token_id, a.obo, a.agent, a.what)
+# time, then token before request, then names (never ``where``): a total, stable order
+_order = itemgetter(0, 1, 2, 3, 4, 5)
 
 
 def _switch(graph: DelegationGraph, hop: TokenHop) -> Finding | None:
     parent = graph.parent(hop)
     if parent is None:
         return None
-    changed = [
-        p
-        for p in attenuation_problems(hop, parent, 1)
-        if isinstance(p, TaskMismatch | PrincipalMismatch)
-    ]
+    changed = list(task_problems(hop, parent, 1))
     if not changed:
         return None
     what = []
@@ -117,12 +113,10 @@ def _shared_key(graph: DelegationGraph, kid: str, acts: list[_Act], window: int)
     last: dict[str, _Act] = {}  # principal -> its latest act so far
     pair: tuple[_Act, _Act] | None = None
     for act in acts:
-        for obo in sorted(last):
-            before = last[obo]
-            if obo != act.obo and act.ts - before.ts <= window:
-                pair = (before, act)
-                break
-        if pair is not None:
+        # the first other principal (by name) this key served within the window before
+        near = [o for o, b in last.items() if o != act.obo and act.ts - b.ts <= window]
+        if near:
+            pair = (last[min(near)], act)
             break
         last[act.obo] = act
     if pair is None:
