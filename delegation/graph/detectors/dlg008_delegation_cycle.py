@@ -33,15 +33,14 @@ TITLE = "Delegation cycle: agents delegate to each other in a loop"
 
 def _agent_graph(hops: Iterable[TokenHop]) -> nx.DiGraph[str]:
     """Issuer -> subject, one edge per pair, carrying the pair's first token (stable)."""
-    g: nx.DiGraph[str] = nx.DiGraph()
+    first: dict[tuple[str, str], TokenHop] = {}
     for hop in hops:
-        data = g.get_edge_data(hop.iss, hop.sub)
-        if data is None:
-            g.add_edge(hop.iss, hop.sub, hop=hop, tasks={hop.task})
-        else:
-            data["tasks"].add(hop.task)
-            if (hop.iat, hop.token_id) < (data["hop"].iat, data["hop"].token_id):
-                data["hop"] = hop
+        pair = (hop.iss, hop.sub)
+        known = first.get(pair)
+        if known is None or (hop.iat, hop.token_id) < (known.iat, known.token_id):
+            first[pair] = hop
+    g: nx.DiGraph[str] = nx.DiGraph()
+    g.add_edges_from((u, v, {"hop": hop}) for (u, v), hop in first.items())
     return g
 
 
@@ -104,16 +103,15 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         for task in sorted(inside[c]):
             if not _has_cycle({(h.iss, h.sub) for h in inside[c][task]}):
                 continue
-            tg = _agent_graph(inside[c][task])
-            loop = [
-                m
-                for m in nx.strongly_connected_components(tg)
-                if len(m) > 1 or any(tg.has_edge(a, a) for a in m)
-            ]
-            if loop:
-                looping.append(task)
-                if witness is None:
-                    witness = _cycle(tg, min(loop, key=min))
+            looping.append(task)
+            if witness is None:  # the first looping task's cycle is the witness
+                tg = _agent_graph(inside[c][task])
+                loop = [
+                    m
+                    for m in nx.strongly_connected_components(tg)
+                    if len(m) > 1 or any(tg.has_edge(a, a) for a in m)
+                ]
+                witness = _cycle(tg, min(loop, key=min))
         severity: Severity = "high" if looping else "medium"
         steps = witness if witness is not None else _cycle(g, members)
         shown = steps[:LIMIT]

@@ -41,10 +41,19 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         return []
     reach = Reach.of(graph, options)
     holdings: _Holdings = defaultdict(lambda: defaultdict(list))
+    # (label, tool) pairs of a token's tools, once per distinct tuple of tools
+    labelled: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     for hop in graph.hops():
-        for tool in reach.token_tools(hop):
-            for label in sorted(reach.labels[tool] & wanted):
-                holdings[hop.task, hop.sub][label].append((hop, tool))
+        tools = reach.token_tools(hop)
+        pairs = labelled.get(tools)
+        if pairs is None:
+            pairs = labelled[tools] = [
+                (label, tool) for tool in tools for label in sorted(reach.labels[tool] & wanted)
+            ]
+        if pairs:
+            held = holdings[hop.task, hop.sub]
+            for label, tool in pairs:
+                held[label].append((hop, tool))
     by_task: dict[str, list[str]] = defaultdict(list)
     for task, agent in holdings:
         by_task[task].append(agent)
