@@ -455,11 +455,15 @@ class DelegationGraph:
         }
 
     def hops(self) -> Iterator[TokenHop]:
-        """Every token, in a stable order (token id); the order is kept until a token is added."""
+        """Every token, in a stable order (issue time, then token id); the order is kept until
+        a token is added.
+
+        Time order is also (nearly) the order facts were read and their objects allocated:
+        a sweep over a large graph then walks memory forwards instead of at random.
+        """
         order = self._order
         if order is None:
-            tokens = self.tokens
-            order = self._order = [tokens[t] for t in sorted(tokens)]
+            order = self._order = sorted(self.tokens.values(), key=_issued)
         return iter(order)
 
     def render_html(self, findings: Iterable[Finding] | None = None) -> str:
@@ -485,3 +489,7 @@ def _rotated(walked: list[str]) -> tuple[str, ...]:
     loop = walked[::-1]
     low = loop.index(min(loop))
     return (*loop[low:], *loop[:low])
+
+
+def _issued(hop: TokenHop) -> tuple[int, str]:
+    return (hop.iat, hop.token_id)

@@ -69,9 +69,12 @@ def _finding(
     )
 
 
+def _name(hop: TokenHop) -> str:
+    return f"token {short(hop.token_id)} ({hop.iss} -> {hop.sub}, task {hop.task})"
+
+
 def _token(graph: DelegationGraph, hop: TokenHop, depth: int) -> list[Finding]:
     out: list[Finding] = []
-    name = f"token {short(hop.token_id)} ({hop.iss} -> {hop.sub}, task {hop.task})"
     if hop.signature == "invalid":
         signer = "the key its parent bound" if hop.prf is not None else "the root's registered key"
         out.append(
@@ -80,7 +83,7 @@ def _token(graph: DelegationGraph, hop: TokenHop, depth: int) -> list[Finding]:
                 hop,
                 "signature",
                 "critical",
-                f"{name} is not signed by {signer}: forged or altered",
+                f"{_name(hop)} is not signed by {signer}: forged or altered",
             )
         )
     parent = graph.parent(hop)
@@ -91,7 +94,7 @@ def _token(graph: DelegationGraph, hop: TokenHop, depth: int) -> list[Finding]:
                 hop,
                 "unknown_parent",
                 "high",
-                f"{name} names parent {short(hop.prf)}, which no input holds: its "
+                f"{_name(hop)} names parent {short(hop.prf)}, which no input holds: its "
                 f"authority cannot be traced to a root",
             )
         )
@@ -104,10 +107,10 @@ def _token(graph: DelegationGraph, hop: TokenHop, depth: int) -> list[Finding]:
                     hop,
                     f"link_{problem.claim}",
                     "high",
-                    f"{name}: issued by {hop.iss}, but its parent {short(parent.token_id)} "
+                    f"{_name(hop)}: issued by {hop.iss}, but its parent {short(parent.token_id)} "
                     f"was delegated to {parent.sub}"
                     if problem.claim == "iss"
-                    else f"{name}: {problem.message}",
+                    else f"{_name(hop)}: {problem.message}",
                     code=problem.code,
                 )
             )
@@ -120,7 +123,7 @@ def _token(graph: DelegationGraph, hop: TokenHop, depth: int) -> list[Finding]:
                 hop,
                 "act",
                 "high",
-                f"{name}: its act claim does not mirror the issuers of its chain",
+                f"{_name(hop)}: its act claim does not mirror the issuers of its chain",
             )
         )
     if depth == MAX_LINEAGE + 1:
@@ -130,7 +133,7 @@ def _token(graph: DelegationGraph, hop: TokenHop, depth: int) -> list[Finding]:
                 hop,
                 "lineage_cut",
                 "high",
-                f"{name} claims a lineage over {MAX_LINEAGE} hops long; every walk up "
+                f"{_name(hop)} claims a lineage over {MAX_LINEAGE} hops long; every walk up "
                 f"from it is cut there, and no verifier accepts such a chain",
                 claimed_over=MAX_LINEAGE,
             )

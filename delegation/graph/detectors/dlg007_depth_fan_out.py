@@ -109,9 +109,8 @@ def _fan_out(graph: DelegationGraph, options: Options) -> list[Finding]:
         if known is None or (hop.iat, hop.token_id) < (known.iat, known.token_id):
             receivers[hop.sub] = hop
     out: list[Finding] = []
-    for (issuer, task), receivers in sorted(groups.items()):
-        if len(receivers) <= options.max_fan_out:
-            continue
+    wide = [(key, r) for key, r in groups.items() if len(r) > options.max_fan_out]
+    for (issuer, task), receivers in sorted(wide):
         names = sorted(receivers)
         shown, more = bounded(names)
         hops = [receivers[n] for n in shown]
