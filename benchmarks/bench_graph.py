@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from delegation import Capability, Registry
 from delegation.graph import DelegationGraph, Location, TokenHop
-from delegation.graph.model import Invocation, TaskFacts
+from delegation.graph.facts import Invocation, TaskFacts
 from delegation.keys import PublicKey
 
 HERE = Path(__file__).resolve()

@@ -17,7 +17,7 @@ from support import NARROW, T0
 
 from delegation import Capability, Chain
 from delegation.graph import DelegationGraph, Finding, TokenHop
-from delegation.graph.model import Invocation
+from delegation.graph.facts import Invocation
 
 __all__ = ["HOSTILE", "hostile", "planted", "synthetic"]
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from .build import Window, from_audit, from_chains, from_verified, load
 from .detectors import RULES
+from .facts import Grant, TokenHop, node_id, trust_domain
 from .findings import SEVERITIES, Finding, Location, Options, PathStep, Rule, Severity
-from .model import DelegationGraph, Grant, TokenHop, node_id, trust_domain
+from .model import DelegationGraph
 
 __all__ = [
     "RULES",

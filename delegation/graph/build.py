@@ -39,15 +39,9 @@ from ..keys import PublicKey
 from ..registry import Registry
 from ..tokens import DelegationClaims, UnverifiedToken, parse_jws
 from ..verify import VerifiedChain
+from .facts import Acceptance, Invocation, Revocation, TaskFacts, TokenHop
 from .findings import Location
-from .model import (
-    Acceptance,
-    DelegationGraph,
-    Invocation,
-    Revocation,
-    TaskFacts,
-    TokenHop,
-)
+from .model import DelegationGraph
 
 __all__ = [
     "Window",

@@ -36,7 +36,6 @@ from .facts import (
     Grant,
     Invocation,
     Revocation,
-    Signature,
     TaskFacts,
     TokenHop,
     merge,
@@ -45,20 +44,7 @@ from .facts import (
 )
 from .findings import Finding, Location, Options, PathStep
 
-__all__ = [  # the facts are re-exported: they were first defined here
-    "MAX_LINEAGE",
-    "WITNESS_STEPS",
-    "Acceptance",
-    "DelegationGraph",
-    "Grant",
-    "Invocation",
-    "Revocation",
-    "Signature",
-    "TaskFacts",
-    "TokenHop",
-    "node_id",
-    "trust_domain",
-]
+__all__ = ["DelegationGraph"]
 
 _T = TypeVar("_T")
 

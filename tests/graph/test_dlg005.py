@@ -11,7 +11,7 @@ from support import CAP, NARROW
 from delegation import Chain
 from delegation.audit import DelegateEvent, TokenFacts
 from delegation.graph import DelegationGraph, Options
-from delegation.graph.model import MAX_LINEAGE, TokenHop
+from delegation.graph.facts import MAX_LINEAGE, TokenHop
 
 
 def _honest(scene: Scene) -> Chain:

@@ -21,8 +21,8 @@ from support import CAP, NARROW
 
 from delegation import Capability, Registry
 from delegation.graph import DelegationGraph, load
+from delegation.graph.facts import Invocation, TokenHop
 from delegation.graph.findings import Location
-from delegation.graph.model import Invocation, TokenHop
 
 SYNTHETIC = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SCENES = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])

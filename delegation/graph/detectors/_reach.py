@@ -14,8 +14,9 @@ O(P x T) pattern matches for P distinct patterns and T known tools.
 from __future__ import annotations
 
 from ...capabilities import Capability, covers
+from ..facts import TokenHop
 from ..findings import Options
-from ..model import DelegationGraph, TokenHop
+from ..model import DelegationGraph
 from ._util import is_sensitive, matches
 
 __all__ = ["Reach"]

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from ...capabilities import Capability, pattern_matches
+from ..facts import WITNESS_STEPS, Invocation, TokenHop
 from ..findings import Location, Options, PathStep
-from ..model import WITNESS_STEPS, DelegationGraph, Invocation, TokenHop
+from ..model import DelegationGraph
 
 __all__ = [
     "LIMIT",

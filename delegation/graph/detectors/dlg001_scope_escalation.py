@@ -21,8 +21,9 @@ from collections.abc import Callable
 from ...capabilities import Capability, covers
 from ...checks import attenuation_problems
 from ...errors import ScopeEscalation
+from ..facts import TokenHop
 from ..findings import Finding, Options, Rule
-from ..model import DelegationGraph, TokenHop
+from ..model import DelegationGraph
 from ._util import evidence, locations
 
 TITLE = "Scope escalation: a hop grants more than its parent holds"

@@ -22,8 +22,9 @@ and Compliance: baselines as policy); OWASP NHI Top 10 NHI5 (Overprivileged NHI)
 from __future__ import annotations
 
 from ...capabilities import Capability, covers
+from ..facts import TokenHop
 from ..findings import Finding, Options, Rule, Severity
-from ..model import DelegationGraph, TokenHop
+from ..model import DelegationGraph
 from ._util import evidence, listed, locations, short
 
 TITLE = "Baseline exceeded: delegated authority beyond the agent's registry baseline"

@@ -29,8 +29,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ...capabilities import Capability
+from ..facts import Invocation, TokenHop
 from ..findings import Finding, Options, PathStep, Rule, Severity
-from ..model import DelegationGraph, Invocation, TokenHop
+from ..model import DelegationGraph
 from ._reach import Reach
 from ._util import evidence, is_sensitive, locations, short
 

@@ -28,8 +28,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from ..facts import Acceptance, Invocation, TokenHop
 from ..findings import Finding, Location, Options, PathStep, Rule, Severity
-from ..model import Acceptance, DelegationGraph, Invocation, TokenHop
+from ..model import DelegationGraph
 from ._util import children_of, evidence, listed, locations, short
 
 TITLE = "Unverified hop: a delegation passed on or used without its receiver's acceptance"

@@ -27,8 +27,9 @@ Authentication).
 from __future__ import annotations
 
 from ...checks import link_problems
+from ..facts import MAX_LINEAGE, TokenHop
 from ..findings import Finding, Options, PathStep, Rule, Severity
-from ..model import MAX_LINEAGE, DelegationGraph, TokenHop
+from ..model import DelegationGraph
 from ._util import WITNESS_STEPS, evidence, listed, locations, short
 
 TITLE = "Broken lineage: a token's claimed ancestry does not hold together"

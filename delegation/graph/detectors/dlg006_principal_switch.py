@@ -28,8 +28,9 @@ from typing import NamedTuple
 
 from ...checks import task_problems
 from ...errors import PrincipalMismatch, TaskMismatch
+from ..facts import TokenHop
 from ..findings import Finding, Location, Options, Rule
-from ..model import DelegationGraph, TokenHop
+from ..model import DelegationGraph
 from ._util import evidence, listed, locations, short
 
 TITLE = "Principal switch: authority re-pointed at another task or principal"

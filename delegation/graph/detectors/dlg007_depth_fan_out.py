@@ -18,8 +18,9 @@ root).
 
 from __future__ import annotations
 
+from ..facts import TokenHop
 from ..findings import Finding, Options, Rule, Severity
-from ..model import DelegationGraph, TokenHop
+from ..model import DelegationGraph
 from ._util import LIMIT, bounded, evidence, hop_step, listed, locations
 
 TITLE = "Depth or fan-out: a chain runs too deep, or an agent delegates too widely"

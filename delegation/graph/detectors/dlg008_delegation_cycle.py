@@ -22,8 +22,9 @@ from collections.abc import Iterable
 
 import networkx as nx
 
+from ..facts import TokenHop
 from ..findings import Finding, Options, PathStep, Rule, Severity
-from ..model import DelegationGraph, TokenHop
+from ..model import DelegationGraph
 from ._util import LIMIT, listed, locations, set_key
 
 __all__ = ["RULE", "TITLE", "detect"]

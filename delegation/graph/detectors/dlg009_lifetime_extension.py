@@ -27,8 +27,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ...checks import time_problems
+from ..facts import Invocation, Revocation, TokenHop
 from ..findings import Finding, Location, Options, PathStep, Rule
-from ..model import DelegationGraph, Invocation, Revocation, TokenHop
+from ..model import DelegationGraph
 from ._util import evidence, locations, short
 
 TITLE = "Lifetime extension: authority outliving its grant, its revocation or its task"

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..facts import TokenHop
 from ..findings import Finding, Options, Rule, Severity
-from ..model import DelegationGraph, TokenHop
+from ..model import DelegationGraph
 from ._util import bounded, granted, group_evidence, group_locations, grouped, listed
 
 __all__ = ["RULE", "TITLE", "detect"]

@@ -24,8 +24,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from ..facts import TokenHop
 from ..findings import Finding, Options, PathStep, Rule
-from ..model import DelegationGraph, TokenHop
+from ..model import DelegationGraph
 from ._reach import Reach
 from ._util import LIMIT, evidence, listed, locations
 

@@ -30,8 +30,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from ..facts import TokenHop
 from ..findings import Finding, Options, PathStep, Rule, Severity
-from ..model import DelegationGraph, TokenHop
+from ..model import DelegationGraph
 from ._reach import Reach
 from ._util import LIMIT, WITNESS_STEPS, listed, locations
 

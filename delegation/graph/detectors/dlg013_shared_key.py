@@ -17,8 +17,9 @@ Leakage) and NHI8 (Environment Isolation: keys shared across trust domains).
 
 from __future__ import annotations
 
+from ..facts import TokenHop, trust_domain
 from ..findings import Finding, Options, Rule
-from ..model import DelegationGraph, TokenHop, trust_domain
+from ..model import DelegationGraph
 from ._util import LIMIT, bounded, hop_step, listed, locations
 
 __all__ = ["RULE", "TITLE", "detect"]

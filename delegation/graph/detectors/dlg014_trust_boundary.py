@@ -24,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ..facts import TokenHop, trust_domain
 from ..findings import Finding, Options, Rule, Severity
-from ..model import DelegationGraph, TokenHop, trust_domain
+from ..model import DelegationGraph
 from ._util import bounded, granted, group_evidence, group_locations, grouped, listed
 
 __all__ = ["RULE", "TITLE", "detect"]

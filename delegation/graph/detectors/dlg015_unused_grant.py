@@ -25,8 +25,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from ..facts import MAX_LINEAGE, TokenHop
 from ..findings import Finding, Options, Rule, Severity
-from ..model import MAX_LINEAGE, DelegationGraph, TokenHop
+from ..model import DelegationGraph
 from ._reach import Reach
 from ._util import (
     bounded,

@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..facts import Invocation
 from ..findings import Finding, Location, Options, PathStep, Rule, Severity
-from ..model import DelegationGraph, Invocation
+from ..model import DelegationGraph
 from ._util import LIMIT, bounded, evidence, listed, locations, short
 
 __all__ = ["RULE", "TITLE", "detect"]

@@ -32,8 +32,9 @@ from typing import Any
 
 import networkx as nx
 
+from ..facts import TokenHop
 from ..findings import Finding, Options, PathStep, Rule
-from ..model import DelegationGraph, TokenHop
+from ..model import DelegationGraph
 from ._reach import Reach
 from ._util import LIMIT, listed
 

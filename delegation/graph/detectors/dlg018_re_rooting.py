@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
+from ..facts import TokenHop
 from ..findings import Finding, Options, PathStep, Rule, Severity
-from ..model import DelegationGraph, TokenHop
+from ..model import DelegationGraph
 from ._util import evidence, locations, short
 
 __all__ = ["RULE", "TITLE", "detect"]

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..facts import TokenHop
 from ..findings import SEVERITIES, Finding
-from ..model import DelegationGraph, TokenHop
+from ..model import DelegationGraph
 
 __all__ = ["VEdge", "VFinding", "VNode", "View", "iso", "short_label", "view_of"]
 
