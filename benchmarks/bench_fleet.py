@@ -40,9 +40,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _common import REQ, ROOT_CAP, TOOL_AUD, World, cpu_model
+from _common import REQ, ROOT_CAP, World, cpu_model
 
-from delegation import ChainGrantsOnly, DelegationError, Revoked, Verifier, open_store
+from delegation import DelegationError, Revoked, Verifier, open_store
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -172,16 +172,7 @@ def stores(workdir: Path) -> Iterator[list[tuple[str, str, Callable[[], None]]]]
 
 def _verifier(world: World, url: str) -> tuple[Verifier, Any]:
     store = open_store(url)
-    verifier = Verifier(
-        registry=world.registry,
-        audience=TOOL_AUD,
-        policy=ChainGrantsOnly(),
-        revocations=store,
-        replay=store,
-        audit=None,
-        clock=world.clock,
-    )
-    return verifier, store
+    return world.new_verifier(store), store
 
 
 # Set in the parent before forking: the workers inherit them (fork start method).
