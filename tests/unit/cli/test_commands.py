@@ -21,7 +21,9 @@ from cli_support import (
     SLICE,
     TOOL,
     Flow,
+    add_agent_argv,
     assert_one_error_line,
+    mint_argv,
     ok,
     run,
     verify_argv,
@@ -235,36 +237,11 @@ def test_same_flow_in_process(
         out("keygen", "--agent", agent, "--out", f"{name}.key", "--public-out", f"{name}.pub")
     out("registry", "add-root", "--registry", "reg.json", "--agent", ORCH, "--key", "o.pub")
     for name, agent in (("p", PLANNER), ("r", RESEARCHER)):
-        out(
-            "registry",
-            "add-agent",
-            "--registry",
-            "reg.json",
-            "--agent",
-            agent,
-            "--key",
-            f"{name}.pub",
-            "--baseline",
-            "crm.read",
-        )
+        out(*add_agent_argv("reg.json", agent, f"{name}.pub", "--baseline", "crm.read"))
     c1 = out(
-        "mint",
-        "--key",
-        "o.key",
-        "--to",
-        PLANNER,
-        "--to-key",
-        "p.pub",
-        "--cap",
-        GRANT,
-        "--ttl",
-        "1h",
-        "--depth",
-        "1",
-        "--obo",
-        "user:bob",
-        "--purpose",
-        "audit prep",
+        *mint_argv(
+            {}, "--depth", "1", "--obo", "user:bob", "--purpose", "audit prep", cap=GRANT, ttl="1h"
+        )
     )
     (tmp_path / "c1.txt").write_text(c1)
     c2 = out(
