@@ -26,6 +26,7 @@ from delegation import (
     Request,
     Verifier,
 )
+from delegation.policy import Decision, PolicyContext
 
 T0 = 1_800_000_000  # a fixed "now" for every test (2027-01-15)
 ORG = "spiffe://acme.example"
@@ -117,6 +118,19 @@ class World:
         # ... and with signatures checked on a worker pool (DELEGATION_WORKERS=2)
         kw.setdefault("workers", int(os.environ.get("DELEGATION_WORKERS", "1")))
         return Verifier(**kw)
+
+
+@dataclass
+class Recorder:
+    """A policy that gives one ``decision`` and keeps every context it is asked about."""
+
+    decision: Decision
+    digest: str = "recorder"
+    seen: list[PolicyContext] = field(default_factory=list)
+
+    def decide(self, context: PolicyContext) -> Decision:
+        self.seen.append(context)
+        return self.decision
 
 
 def require_optional(module: str, install: str) -> ModuleType:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import CAP, NARROW, REQ, T0, TOOL_AUD, World
+from support import CAP, NARROW, REQ, T0, TOOL_AUD, Recorder, World
 
 from delegation import (
     AgentKey,
@@ -320,22 +320,14 @@ class TestAcceptAndReceipts:
 
     def test_policy_gets_labels_and_environment(self, world: World) -> None:
         """Request labels and the verifier's environment reach the policy."""
-        seen: list[PolicyContext] = []
-
-        class Spy:
-            digest = "spy"
-
-            def decide(self, context: PolicyContext) -> Decision:
-                seen.append(context)
-                return Decision("deny", ("no-pii",), "pii")
-
+        spy = Recorder(Decision("deny", ("no-pii",), "pii"))
         chain = world.chain(2)
         world.registry.set_tool_labels("crm.read", ["sensitive_read"])
-        v = world.verifier(policy=Spy(), environment={"env": "prod"})
+        v = world.verifier(policy=spy, environment={"env": "prod"})
         with pytest.raises(DelegationError) as ei:
             v.verify(chain, world.prove(chain), REQ, labels={"sensitivity": "pii"})
         assert ei.value.code == "policy_denied"
-        (ctx,) = seen
+        (ctx,) = spy.seen
         assert ctx.labels == {"sensitivity": "pii"}
         assert ctx.environment == {"env": "prod"}
         assert ctx.tool_labels == frozenset({"sensitive_read"})
