@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from support import CAP, NARROW, REQ, T0, TOOL_AUD, Recorder, World
+from verify_support import extend
 
 from delegation import (
     AgentKey,
@@ -274,14 +275,7 @@ class TestAcceptAndReceipts:
             ),
             ("not.a.receipt", "token 1 receipt"),
         ):
-            chain = world.delegator(world.agents[0]).delegate(
-                root,
-                to=world.agents[1].agent,
-                to_key=world.agents[1].public_jwk(),
-                caps=[NARROW],
-                ttl=60,
-                receipt=receipt,
-            )
+            chain = extend(world, root, world.agents[1], ttl=60, receipt=receipt)
             with pytest.raises(DelegationError) as ei:
                 world.verifier().verify_chain(chain)
             assert (ei.value.code, ei.value.hop, ei.value.claim) == ("bad_receipt", 1, "rcpt")
