@@ -94,6 +94,31 @@ def mint_argv(
     ]
 
 
+def delegate_argv(
+    f: dict[str, str],
+    *extra: str,
+    chain: str = "g.txt",
+    key: str = "p.key",
+    to_key: str = "r.pub",
+    cap: str = SLICE,
+    ttl: str = "5m",
+) -> list[str]:
+    return [
+        *("delegate", "--chain", f.get(chain, chain), "--key", f.get(key, key)),
+        *(
+            "--to",
+            RESEARCHER,
+            "--to-key",
+            f.get(to_key, to_key),
+            "--cap",
+            cap,
+            "--ttl",
+            ttl,
+            *extra,
+        ),
+    ]
+
+
 def prove_argv(
     f: dict[str, str], *extra: str, chain: str = "g.txt", key: str = "p.key", aud: str = TOOL
 ) -> list[str]:

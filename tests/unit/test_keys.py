@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -125,10 +126,9 @@ def test_ed448_private_key_cannot_become_an_agent_key() -> None:
 )
 def test_agent_ids_must_be_ascii_uris(agent: str, why: str) -> None:
     """A bad agent id is the caller's input (not a key): the message names what is wrong."""
-    with pytest.raises(DelegationError) as ei:
+    with pytest.raises(DelegationError, match=re.escape(why)) as ei:
         AgentKey.generate(agent)
     assert ei.value.code == "invalid_input"
-    assert why in ei.value.message
 
 
 def test_verify_raises_on_a_forgery_and_is_valid_says_false() -> None:

@@ -11,9 +11,9 @@ from cli_support import (
     ORCH,
     PLANNER,
     RESEARCHER,
-    SLICE,
     Flow,
     add_agent_argv,
+    delegate_argv,
     mint_argv,
     ok,
     run,
@@ -71,26 +71,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
     ]
     c1 = ok(d, *mint_argv({}, "--depth", "2", "--task", "T-42", "--obo", "user:alice", cap=GRANT))
     assert (len(c1.splitlines()), c1.count(".")) == (1, 2)  # one compact token
-    hop2 = json.loads(
-        ok(
-            d,
-            "delegate",
-            "--chain",
-            "-",
-            "--key",
-            "p.key",
-            "--to",
-            RESEARCHER,
-            "--to-key",
-            "r.pub",
-            "--cap",
-            SLICE,
-            "--ttl",
-            "300",
-            "--json",
-            stdin=c1,
-        )
-    )
+    hop2 = json.loads(ok(d, *delegate_argv({}, "--json", chain="-", ttl="300"), stdin=c1))
     assert (hop2["hops"], hop2["holder"], hop2["depth"]) == (2, RESEARCHER, 1)
     assert hop2["chain"].startswith(c1.strip() + "~")
     (d / "c2.txt").write_text(hop2["chain"] + "\n")

@@ -18,11 +18,11 @@ from cli_support import (
     PLANNER,
     REQUEST,
     RESEARCHER,
-    SLICE,
     TOOL,
     Flow,
     add_agent_argv,
     assert_one_error_line,
+    delegate_argv,
     mint_argv,
     ok,
     run,
@@ -244,21 +244,7 @@ def test_same_flow_in_process(
         )
     )
     (tmp_path / "c1.txt").write_text(c1)
-    c2 = out(
-        "delegate",
-        "--chain",
-        "c1.txt",
-        "--key",
-        "p.key",
-        "--to",
-        RESEARCHER,
-        "--to-key",
-        "r.pub",
-        "--cap",
-        SLICE,
-        "--ttl",
-        "90s",
-    )
+    c2 = out(*delegate_argv({}, chain="c1.txt", ttl="90s"))
     (tmp_path / "c2.txt").write_text(c2)
     (tmp_path / "proof.txt").write_text(
         out("prove", "--chain", "c2.txt", "--key", "r.key", "--aud", TOOL, *REQUEST)
