@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import unavailable
+from support import importable, require_all, unavailable
 
 __all__ = [
     "RedisClusterProcs",
@@ -42,17 +42,12 @@ def require_redis(*, server: bool = True) -> str:
 
     With ``server=False`` only the ``redis`` package is required (returns "").
     """
-    missing = []
     path = shutil.which("redis-server") if server else ""
-    if path is None:
-        missing.append("redis-server on PATH (apt-get install redis-server)")
-    try:
-        import redis  # noqa: F401
-    except ImportError:
-        missing.append("the redis package (pip install -e '.[redis]')")
-    if missing:
-        reason = "the Redis store tests need " + " and ".join(missing)
-        unavailable(reason)
+    needs = {
+        "redis-server on PATH (apt-get install redis-server)": path is not None,
+        "the redis package (pip install -e '.[redis]')": importable("redis"),
+    }
+    require_all("the Redis store tests", needs)
     assert path is not None
     return path
 
