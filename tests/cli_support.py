@@ -94,29 +94,10 @@ def mint_argv(
     ]
 
 
-def delegate_argv(
-    f: dict[str, str],
-    *extra: str,
-    chain: str = "g.txt",
-    key: str = "p.key",
-    to_key: str = "r.pub",
-    cap: str = SLICE,
-    ttl: str = "5m",
-) -> list[str]:
-    return [
-        *("delegate", "--chain", f.get(chain, chain), "--key", f.get(key, key)),
-        *(
-            "--to",
-            RESEARCHER,
-            "--to-key",
-            f.get(to_key, to_key),
-            "--cap",
-            cap,
-            "--ttl",
-            ttl,
-            *extra,
-        ),
-    ]
+def delegate_argv(f: dict[str, str], *extra: str, chain: str = "g.txt", **grant: str) -> list[str]:
+    """mint's options after ``--chain``; by default the planner gives SLICE to the researcher."""
+    grant = dict(key="p.key", to=RESEARCHER, to_key="r.pub", cap=SLICE, ttl="5m") | grant
+    return ["delegate", "--chain", f.get(chain, chain), *mint_argv(f, *extra, **grant)[1:]]
 
 
 def prove_argv(
