@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 from support import importable, require_all, unavailable
@@ -88,6 +88,12 @@ class RedisServer:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL if it lingers)."""
@@ -230,6 +236,12 @@ class RedisClusterProcs:
                 logs = "\n".join(s.log.read_text(errors="replace")[-600:] for s in self.servers)
                 pytest.fail(f"Redis Cluster: {what} within {within}s:\n{logs}", pytrace=False)
             time.sleep(0.05)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         for server in self.servers:

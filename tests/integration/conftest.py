@@ -37,11 +37,8 @@ BACKENDS = ["memory", "sqlite", "redis", "cluster"]
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterProcs]:
     """The session's Redis Cluster, stopped when the session ends."""
-    cluster = start_redis_cluster(tmp_path_factory.mktemp("cluster"))
-    try:
+    with start_redis_cluster(tmp_path_factory.mktemp("cluster")) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture
@@ -84,11 +81,8 @@ def unused_port() -> int:
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """The session's ``redis-server``, stopped when the session ends."""
     require_redis()
-    server = start_redis_server(tmp_path_factory.mktemp("redis"), unix_socket=True)
-    try:
+    with start_redis_server(tmp_path_factory.mktemp("redis"), unix_socket=True) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -24,55 +24,54 @@ PROOFS = 150  # distinct proof keys every worker races for, besides "same-proof"
 WRITES = 60  # revocations and records each worker writes
 
 
-def _racer(url: str, barrier: Any, out: Any, seed: int) -> None:
-    """Worker: present "same-proof" and then every proof key (in its own order)."""
+def _in_worker(url: str, barrier: Any, out: Any, work: Callable[[Any], object]) -> None:
+    """A worker's frame: open the store, wait for the others, put ("ok", what ``work``
+    returns) or ("error", the traceback), close the store."""
     try:
         store = open_store(url)
         try:
-            keys = [f"proof-{(i * (2 * seed + 1)) % PROOFS}" for i in range(PROOFS)]
             barrier.wait(timeout=60)
-            same = store.first_use("same-proof", expires_at=T0 + 600, now=T0)
-            won = [k for k in keys if store.first_use(k, expires_at=T0 + 600, now=T0)]
-            out.put(("ok", (same, won)))
+            out.put(("ok", work(store)))
         finally:
             store.close()
     except BaseException:
         out.put(("error", traceback.format_exc()))
+
+
+def _racer(url: str, barrier: Any, out: Any, seed: int) -> None:
+    """Worker: present "same-proof" and then every proof key (in its own order)."""
+    keys = [f"proof-{(i * (2 * seed + 1)) % PROOFS}" for i in range(PROOFS)]
+
+    def race(store: Any) -> tuple[bool, list[str]]:
+        same = store.first_use("same-proof", expires_at=T0 + 600, now=T0)
+        return same, [k for k in keys if store.first_use(k, expires_at=T0 + 600, now=T0)]
+
+    _in_worker(url, barrier, out, race)
 
 
 def _writer(url: str, barrier: Any, out: Any, seed: int) -> None:
     """Worker: revoke its own jtis and store its own records, interleaved with the others."""
-    try:
-        store = open_store(url)
-        try:
-            barrier.wait(timeout=60)
-            for j in range(WRITES):
-                store.revoke("jti", f"w{seed}-{j}", until=T0 + 600, now=T0)
-                store.put_record("task", f"w{seed}-{j}", {"w": seed, "j": j}, until=None, now=T0)
-                store.revoke("task", "shared")  # the same write from everyone: idempotent
-            out.put(("ok", None))
-        finally:
-            store.close()
-    except BaseException:
-        out.put(("error", traceback.format_exc()))
+
+    def write(store: Any) -> None:
+        for j in range(WRITES):
+            store.revoke("jti", f"w{seed}-{j}", until=T0 + 600, now=T0)
+            store.put_record("task", f"w{seed}-{j}", {"w": seed, "j": j}, until=None, now=T0)
+            store.revoke("task", "shared")  # the same write from everyone: idempotent
+
+    _in_worker(url, barrier, out, write)
 
 
 def _lengthener(url: str, barrier: Any, out: Any, seed: int) -> None:
     """Worker: revoke two shared keys with interleaved expiries (worker 0 once for ever)."""
-    try:
-        store = open_store(url)
-        try:
-            barrier.wait(timeout=60)
-            for j in range(WRITES):
-                until = T0 + 1 + j * WORKERS + seed
-                store.revoke("key", "race", until=until, now=T0)
-                forever = seed == 0 and j == WRITES // 2
-                store.revoke("task", "never", until=None if forever else until, now=T0)
-            out.put(("ok", None))
-        finally:
-            store.close()
-    except BaseException:
-        out.put(("error", traceback.format_exc()))
+
+    def lengthen(store: Any) -> None:
+        for j in range(WRITES):
+            until = T0 + 1 + j * WORKERS + seed
+            store.revoke("key", "race", until=until, now=T0)
+            forever = seed == 0 and j == WRITES // 2
+            store.revoke("task", "never", until=None if forever else until, now=T0)
+
+    _in_worker(url, barrier, out, lengthen)
 
 
 def _run(target: Callable[..., None], url: str) -> list[Any]:
