@@ -11,6 +11,7 @@ import multiprocessing as mp
 import traceback
 from collections import Counter
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,9 @@ def _in_worker(url: str, barrier: Any, out: Any, work: Callable[[Any], object]) 
     """A worker's frame: open the store, wait for the others, put ("ok", what ``work``
     returns) or ("error", the traceback), close the store."""
     try:
-        store = open_store(url)
-        try:
+        with closing(open_store(url)) as store:
             barrier.wait(timeout=60)
             out.put(("ok", work(store)))
-        finally:
-            store.close()
     except BaseException:
         out.put(("error", traceback.format_exc()))
 
@@ -117,19 +115,15 @@ def test_processes_racing_one_proof_exactly_one_wins(shared_url: str) -> None:
     assert sorted(same for same, _ in results) == [False] * (WORKERS - 1) + [True]
     wins = Counter(key for _, won in results for key in won)
     assert len(wins) == PROOFS and set(wins.values()) == {1}
-    store = open_store(shared_url)
-    try:
+    with closing(open_store(shared_url)) as store:
         assert not store.first_use("same-proof", expires_at=T0 + 600, now=T0 + 1)
         assert store.first_use("same-proof", expires_at=T0 + 1200, now=T0 + 600)
-    finally:
-        store.close()
 
 
 def test_processes_writing_at_once_lose_no_write(shared_url: str) -> None:
     """Every revocation and record written by concurrent processes is there afterwards."""
     _run(_writer, shared_url)
-    store = open_store(shared_url)
-    try:
+    with closing(open_store(shared_url)) as store:
         names = [f"w{w}-{j}" for w in range(WORKERS) for j in range(WRITES)]
         revoked = store.get_many("rev", (f"jti:{n}" for n in names), now=T0)
         assert len(revoked) == len(names)
@@ -138,18 +132,13 @@ def test_processes_writing_at_once_lose_no_write(shared_url: str) -> None:
         assert store.get_record("task", "w3-59", now=T0) == {"w": 3, "j": 59}
         assert store.first_revoked([("task", "shared")], now=T0) == ("task", "shared")
         assert store.first_revoked([("jti", "w0-0")], now=T0 + 600) is None  # until lapsed
-    finally:
-        store.close()
 
 
 def test_processes_revoking_at_once_keep_the_longest(shared_url: str) -> None:
     """Concurrent revocations of one key keep the latest expiry; "never" survives them all."""
     _run(_lengthener, shared_url)
-    store = open_store(shared_url)
-    try:
+    with closing(open_store(shared_url)) as store:
         last = T0 + WORKERS * WRITES  # the latest expiry any worker wrote
         assert store.first_revoked([("key", "race")], now=last - 0.5) == ("key", "race")
         assert store.first_revoked([("key", "race")], now=last) is None
         assert store.first_revoked([("task", "never")], now=T0 + 1e9) == ("task", "never")
-    finally:
-        store.close()
