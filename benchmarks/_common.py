@@ -122,9 +122,10 @@ class World:
         self.agent_d = [Delegator(a, clock=self.clock) for a in self.agents]
         self.verifier = self.new_verifier()
 
-    def new_verifier(self, **kwargs: Any) -> Verifier:
-        """A verifier for the tool server: ChainGrantsOnly, in-memory stores, no audit."""
-        store = MemoryStore()
+    def new_verifier(self, store: Any = None, **kwargs: Any) -> Verifier:
+        """A verifier for the tool server: ChainGrantsOnly, ``store`` (default: in memory)
+        for revocations and replay, no audit."""
+        store = MemoryStore() if store is None else store
         return Verifier(
             registry=self.registry,
             audience=TOOL_AUD,
@@ -265,23 +266,15 @@ def usable_cpus() -> int | None:
 def git_revision() -> str | None:
     """The repository's HEAD (with ``+dirty`` for uncommitted changes), or None."""
     here = os.path.dirname(os.path.abspath(__file__))
+
+    def git(*args: str) -> str:
+        cmd = ["git", *args]  # git from PATH
+        out = subprocess.run(cmd, cwd=here, capture_output=True, text=True, timeout=5, check=True)
+        return out.stdout.strip()
+
     try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],  # noqa: S607 - git from PATH
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
+        rev = git("rev-parse", "--short=12", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return None
     return rev + ("+dirty" if dirty else "")

@@ -29,9 +29,7 @@ import argparse
 import multiprocessing as mp
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,9 +38,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _common import REQ, ROOT_CAP, TOOL_AUD, World, cpu_model
+from _common import REQ, ROOT_CAP, World, cpu_model
+from redis_procs import RedisClusterProcs, RedisServer, start_redis_cluster, start_redis_server
 
-from delegation import ChainGrantsOnly, DelegationError, Revoked, Verifier, open_store
+from delegation import DelegationError, Revoked, Verifier, open_store
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -51,54 +50,10 @@ PROCS = (1, 2, 4)
 SERVER, CLI = shutil.which("redis-server"), shutil.which("redis-cli")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def _start_server(workdir: Path, *extra: str) -> tuple[int, subprocess.Popen[bytes]]:
-    """A ``redis-server`` on a free loopback port (cluster nodes: its bus port + 10000 too)."""
-    for attempt in range(5):
-        port = _free_port()
-        while port + 10000 > 65535:  # a cluster node also listens on port + 10000
-            port = _free_port()
-        where = workdir / f"try{attempt}"
-        where.mkdir(parents=True)
-        proc = subprocess.Popen(
-            [
-                *(SERVER or "redis-server", "--port", str(port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", str(where)),
-                *("--logfile", "redis.log", *extra),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while proc.poll() is None and time.monotonic() < deadline:
-            if _ping(port):
-                return port, proc
-            time.sleep(0.02)
-        proc.kill()
-        proc.wait()
-    raise RuntimeError(f"redis-server did not start in {workdir}")
-
-
 @contextmanager
 def stores(workdir: Path) -> Iterator[list[tuple[str, str, Callable[[], None]]]]:
     """(name, URL, empty-it) for SQLite, one Redis and a local cluster; servers stopped after."""
-    procs: list[subprocess.Popen[bytes]] = []
+    servers: list[RedisServer | RedisClusterProcs] = []
     out: list[tuple[str, str, Callable[[], None]]] = []
     try:
         db = workdir / "fleet.sqlite"
@@ -112,76 +67,26 @@ def stores(workdir: Path) -> Iterator[list[tuple[str, str, Callable[[], None]]]]
         if SERVER and CLI:
             import redis
 
-            port, proc = _start_server(workdir / "single")
-            procs.append(proc)
+            single = start_redis_server(workdir / "single")
+            servers.append(single)
 
             def empty_single() -> None:
-                redis.Redis(port=port).flushall()
+                redis.Redis(port=single.port).flushall()
 
-            out.append(("one Redis", f"redis://127.0.0.1:{port}/0", empty_single))
-            ports = []
-            for i in range(6):
-                p, proc = _start_server(
-                    workdir / f"node{i}",
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-node-timeout",
-                    "1000",
-                )
-                ports.append(p)
-                procs.append(proc)
-            subprocess.run(
-                [
-                    *(CLI or "redis-cli", "--cluster", "create"),
-                    *(f"127.0.0.1:{p}" for p in ports),
-                    *("--cluster-replicas", "1", "--cluster-yes"),
-                ],
-                check=True,
-                capture_output=True,
-                timeout=60,
-            )
-            deadline = time.monotonic() + 30
-            while not all(
-                redis.Redis(port=p).cluster("info").get("cluster_state") == "ok" for p in ports
-            ):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the local Redis Cluster did not become ok")
-                time.sleep(0.1)
-            time.sleep(1.0)  # let the replicas finish their first sync (WAIT 1 needs them)
-
-            def empty_cluster() -> None:
-                for p in ports:
-                    client = redis.Redis(port=p)
-                    if client.info("replication")["role"] == "master":
-                        client.flushall()
-
-            nodes = ",".join(f"127.0.0.1:{p}" for p in ports)
-            out.append(
-                ("Redis Cluster (3+3, wait=1)", f"redis+cluster://{nodes}?wait=1", empty_cluster)
-            )
+            out.append(("one Redis", single.url, empty_single))
+            cluster = start_redis_cluster(workdir / "cluster")
+            servers.append(cluster)
+            cluster.options = "wait=1"
+            out.append(("Redis Cluster (3+3, wait=1)", cluster.url, cluster.flush))
         yield out
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        for server in servers:
+            server.stop()
 
 
 def _verifier(world: World, url: str) -> tuple[Verifier, Any]:
     store = open_store(url)
-    verifier = Verifier(
-        registry=world.registry,
-        audience=TOOL_AUD,
-        policy=ChainGrantsOnly(),
-        revocations=store,
-        replay=store,
-        audit=None,
-        clock=world.clock,
-    )
-    return verifier, store
+    return world.new_verifier(store), store
 
 
 # Set in the parent before forking: the workers inherit them (fork start method).

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-from _common import ARGS, REQ, TOOL_AUD, World, package_version
+from _common import ARGS, REQ, TOOL_AUD, World, package_version, time_calls
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from delegation import Capability, Request, allows, covers
@@ -606,12 +606,7 @@ def naive_selfcheck(world: World) -> None:
 
 def _median_us(fn: Callable[[Any], object], items: Iterator[Any], n: int) -> float:
     ns: list[int] = []
-    clock = time.perf_counter_ns
-    for _ in range(n):
-        item = next(items)
-        t0 = clock()
-        fn(item)
-        ns.append(clock() - t0)
+    time_calls(fn, items, n, ns)
     return statistics.median(ns) / 1000
 
 

@@ -16,6 +16,7 @@ from .errors import DelegationError, MalformedError
 __all__ = ["check_agent_id", "new_jti"]
 
 _AGENT_ID = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[\x21-\x7e]+")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
 def check_agent_id(
@@ -29,8 +30,28 @@ def check_agent_id(
     'spiffe://acme.example/agent/planner'
     """
     if not isinstance(value, str) or len(value) > 512 or not _AGENT_ID.fullmatch(value):
-        raise error(f"{what} {value!r} is not an ASCII URI (scheme:rest, no spaces)")
+        shown = repr(value) if len(repr(value)) <= 80 else f"{repr(value)[:60]}...'"
+        raise error(f"{what} {shown} is not an ASCII URI (scheme:rest, no spaces): {_why(value)}")
     return value
+
+
+def _why(value: object) -> str:
+    # Only on failure: name the first thing wrong, so that the fix is obvious.
+    if not isinstance(value, str):
+        return f"it is not a string but {type(value).__name__}"
+    if len(value) > 512:
+        return f"it is {len(value)} characters long, over 512"
+    for i, ch in enumerate(value):
+        if not ch.isascii():
+            return (
+                f"{ch!r} (U+{ord(ch):04X}) at position {i} is not ASCII; agent ids are ASCII "
+                "so that a look-alike letter cannot pass for another agent"
+            )
+        if not ch.isprintable() or ch.isspace():
+            return f"{ch!r} at position {i} is a space or control character"
+    if _SCHEME.match(value):
+        return "nothing follows the scheme's ':'"
+    return "it needs a scheme (a letter, then letters, digits, '+', '-' or '.') and ':'"
 
 
 def new_jti() -> str:

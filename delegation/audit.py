@@ -810,7 +810,7 @@ def _signature_problem(line: bytes, key: PublicKey) -> str | None:
         sig = b64url_decode(m.group(1).decode("ascii"), what="sig")
     except MalformedError:
         return "malformed signature"
-    if not key.verify(sig, _signed_message(body)):
+    if not key.is_valid(sig, _signed_message(body)):
         return "signature does not verify under the audit key (edited, or signed by another key)"
     return None
 

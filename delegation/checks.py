@@ -153,7 +153,7 @@ def signature_problem(
             f"{key.alg} key it must be verified with",
             hop=hop,
         )
-    if not known_good and not key.verify(t.signature, t.signing_input):
+    if not known_good and not key.is_valid(t.signature, t.signing_input):
         return BadSignature(f"{what}: signature does not verify under {whose}", hop=hop)
     return None
 

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from ._files import read_json_object, write_json
 from ._ids import check_agent_id
 from ._jose import b64url_decode, b64url_encode
-from .errors import ConfigurationError, InvalidKey, MalformedError
+from .errors import BadSignature, ConfigurationError, InvalidInput, InvalidKey, MalformedError
 
 __all__ = ["ED25519_BACKEND", "AgentKey", "Alg", "Backend", "PublicKey", "thumbprint"]
 
@@ -148,13 +148,38 @@ class PublicKey:
         except TypeError:  # unhashable member values (lists...): not memoised
             return _public_from_jwk(jwk)
 
-    def verify(self, signature: bytes, data: bytes, *, backend: Backend | None = None) -> bool:
+    def verify(
+        self, signature: bytes, data: bytes, *, backend: Backend | None = None
+    ) -> Literal[True]:
+        """Check ``signature`` over ``data``: raise ``BadSignature`` unless it is valid.
+
+        Raising is the convention of ``cryptography`` (and python-ecdsa's ``True`` or an
+        exception): a call whose result is ignored still refuses a forgery. For a plain
+        verdict use :meth:`is_valid`.
+
+        >>> key = AgentKey.generate("spiffe://acme.example/agent/a")
+        >>> key.public.verify(key.sign(b"m"), b"m")
+        True
+        >>> key.public.verify(key.sign(b"m"), b"other")
+        Traceback (most recent call last):
+        ...
+        delegation.errors.BadSignature: the signature does not verify under key ...
+        """
+        if not self.is_valid(signature, data, backend=backend):
+            raise BadSignature(f"the signature does not verify under key {self.kid}")
+        return True
+
+    def is_valid(self, signature: bytes, data: bytes, *, backend: Backend | None = None) -> bool:
         """True when ``signature`` (JWS form: raw Ed25519, or raw r||s for ES256) is valid.
 
         Ed25519 goes through libsodium (PyNaCl, a dependency: about 1.5x faster here)
         and falls back to OpenSSL (``cryptography``) where PyNaCl cannot be imported; both
         give the same verdicts on every Wycheproof and chain vector. ``backend`` forces
         one (for tests and benchmarks).
+
+        >>> key = AgentKey.generate("spiffe://acme.example/agent/a")
+        >>> key.public.is_valid(key.sign(b"m"), b"m"), key.public.is_valid(b"x" * 64, b"m")
+        (True, False)
         """
         if isinstance(self._key, ed25519.Ed25519PublicKey):
             if (backend or ED25519_BACKEND) == "nacl":
@@ -244,8 +269,12 @@ class AgentKey:
 
     @classmethod
     def generate(cls, agent: str, alg: Alg = "EdDSA") -> AgentKey:
-        """A fresh key pair for ``agent`` (``alg="ES256"`` for P-256)."""
-        check_agent_id(agent, what="agent id", error=InvalidKey)
+        """A fresh key pair for ``agent`` (``alg="ES256"`` for P-256).
+
+        Raises ``InvalidInput`` when ``agent`` is not an ASCII URI, ``InvalidKey`` for an
+        unsupported ``alg``.
+        """
+        check_agent_id(agent, what="agent id", error=InvalidInput)
         private: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
         if alg == "EdDSA":
             private = ed25519.Ed25519PrivateKey.generate()

@@ -17,7 +17,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import Annotated, Any, Literal, NamedTuple, NotRequired, TypeVar
+from typing import Annotated, Any, Generic, Literal, NamedTuple, NotRequired
 
 from pydantic import (
     BaseModel,
@@ -29,7 +29,7 @@ from pydantic import (
     ValidationError,
     with_config,
 )
-from typing_extensions import TypedDict
+from typing_extensions import TypedDict, TypeVar
 
 from ._ids import check_agent_id
 from ._jose import b64url_decode, json_object, split_compact, token_id_of
@@ -171,7 +171,9 @@ class ReceiptClaims(_Closed):
     iat: NumericDate
 
 
-ClaimsT = TypeVar("ClaimsT", DelegationClaims, ProofClaims, ReceiptClaims)
+# The claims a parsed token holds: ``parse_jws(raw, ProofClaims)`` gives an
+# ``UnverifiedToken[ProofClaims]``; a bare ``UnverifiedToken`` holds any of the three.
+ClaimsT = TypeVar("ClaimsT", bound=_Closed, default=Any)
 
 
 def _first_error(exc: ValidationError) -> tuple[str, str]:
@@ -182,7 +184,7 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
     return where, str(err["msg"]).removeprefix("Value error, ")
 
 
-class UnverifiedToken(NamedTuple):
+class UnverifiedToken(NamedTuple, Generic[ClaimsT]):
     """A parsed compact JWS whose signature and claims have **not** been checked.
 
     ``token_id`` is base64url(SHA-256(``header.payload``)), the name used in ``prf``,
@@ -191,7 +193,7 @@ class UnverifiedToken(NamedTuple):
 
     raw: str
     header: dict[str, Any]
-    claims: Any
+    claims: ClaimsT
     signing_input: bytes
     signature: bytes
     token_id: str
@@ -199,7 +201,7 @@ class UnverifiedToken(NamedTuple):
 
 def parse_jws(
     raw: str, model: type[ClaimsT], *, what: str = "token", max_bytes: int = _MAX_TOKEN_BYTES
-) -> UnverifiedToken:
+) -> UnverifiedToken[ClaimsT]:
     """Split, decode and validate one compact JWS against ``model`` (no signature check).
 
     Raises ``OversizedError`` or ``MalformedError`` (with ``claim`` naming the field).
@@ -344,7 +346,7 @@ class Chain:
         return list(self._tokens)
 
 
-def parse_unverified(chain: Chain | str) -> list[UnverifiedToken]:
+def parse_unverified(chain: Chain | str) -> list[UnverifiedToken[DelegationClaims]]:
     """Parse every token of a chain **without verifying anything** (for inspection, graphs).
 
     Warning: nothing returned here may be used for an authorization decision; use

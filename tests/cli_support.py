@@ -67,66 +67,61 @@ class Flow:
         return str(self.dir / name)
 
     def prove(self, name: str) -> str:
-        proof = ok(
-            self.dir, "prove", "--chain", "c2.txt", "--key", "r.key", "--aud", TOOL, *REQUEST
-        )
+        proof = ok(self.dir, *prove_argv({}, *REQUEST, chain="c2.txt", key="r.key"))
         (self.dir / name).write_text(proof)
         return name
 
     def verify(self, proof: str, *extra: str) -> subprocess.CompletedProcess[str]:
-        return run(
-            self.dir,
-            "verify",
-            "--chain",
-            "c2.txt",
-            "--proof",
-            proof,
-            "--registry",
-            "reg.json",
-            "--aud",
-            TOOL,
-            *REQUEST,
-            *extra,
-        )
+        return run(self.dir, *verify_argv({}, *extra, chain="c2.txt", proof=proof))
+
+
+# Command lines of the flow's commands. ``f`` maps a short name to its file (the
+# ``files`` fixture); a name it does not hold is used as it is (a path in the cwd).
 
 
 def mint_argv(
     f: dict[str, str],
-    *,
+    *extra: str,
     key: str = "o.key",
+    to: str = PLANNER,
     to_key: str = "p.pub",
     cap: str = "crm.read",
     ttl: str = "10m",
 ) -> list[str]:
     return [
-        "mint",
-        "--key",
-        f.get(key, key),
-        "--to",
-        PLANNER,
-        "--to-key",
-        f.get(to_key, to_key),
-        "--cap",
-        cap,
-        "--ttl",
-        ttl,
+        *("mint", "--key", f.get(key, key), "--to", to, "--to-key", f.get(to_key, to_key)),
+        *("--cap", cap, "--ttl", ttl, *extra),
     ]
 
 
-def verify_argv(f: dict[str, str], *extra: str, registry: str = "reg.json") -> list[str]:
+def delegate_argv(f: dict[str, str], *extra: str, chain: str = "g.txt", **grant: str) -> list[str]:
+    """mint's options after ``--chain``; by default the planner gives SLICE to the researcher."""
+    grant = dict(key="p.key", to=RESEARCHER, to_key="r.pub", cap=SLICE, ttl="5m") | grant
+    return ["delegate", "--chain", f.get(chain, chain), *mint_argv(f, *extra, **grant)[1:]]
+
+
+def prove_argv(
+    f: dict[str, str], *extra: str, chain: str = "g.txt", key: str = "p.key", aud: str = TOOL
+) -> list[str]:
+    return ["prove", "--chain", f.get(chain, chain), "--key", f.get(key, key), "--aud", aud, *extra]
+
+
+def verify_argv(
+    f: dict[str, str],
+    *extra: str,
+    chain: str = "g.txt",
+    proof: str = "g.txt",
+    registry: str = "reg.json",
+    aud: str = TOOL,
+) -> list[str]:
     return [
-        "verify",
-        "--chain",
-        f["g.txt"],
-        "--proof",
-        f["g.txt"],
-        "--registry",
-        f[registry],
-        "--aud",
-        TOOL,
-        *REQUEST,
-        *extra,
+        *("verify", "--chain", f.get(chain, chain), "--proof", f.get(proof, proof)),
+        *("--registry", f.get(registry, registry), "--aud", aud, *REQUEST, *extra),
     ]
+
+
+def add_agent_argv(registry: str, agent: str, key: str, *extra: str) -> list[str]:
+    return ["registry", "add-agent", "--registry", registry, "--agent", agent, "--key", key, *extra]
 
 
 def commands(

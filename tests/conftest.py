@@ -6,6 +6,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from support import World
 
+from delegation.keys import Backend, PublicKey
+
 settings.register_profile(
     "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -25,3 +27,19 @@ def world() -> World:
 def es_world() -> World:
     """The same world with P-256 (ES256) keys."""
     return World(alg="ES256")
+
+
+@pytest.fixture
+def verify_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The kids of the real signature checks made (every check goes through ``is_valid``)."""
+    calls: list[str] = []
+    original = PublicKey.is_valid
+
+    def counting(
+        self: PublicKey, signature: bytes, data: bytes, *, backend: Backend | None = None
+    ) -> bool:
+        calls.append(self.kid)
+        return original(self, signature, data, backend=backend)
+
+    monkeypatch.setattr(PublicKey, "is_valid", counting)
+    return calls

@@ -6,6 +6,7 @@ Import it as ``from support import World`` (pytest puts tests/ on sys.path).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -26,6 +27,7 @@ from delegation import (
     Request,
     Verifier,
 )
+from delegation.policy import Decision, PolicyContext
 
 T0 = 1_800_000_000  # a fixed "now" for every test (2027-01-15)
 ORG = "spiffe://acme.example"
@@ -119,6 +121,19 @@ class World:
         return Verifier(**kw)
 
 
+@dataclass
+class Recorder:
+    """A policy that gives one ``decision`` and keeps every context it is asked about."""
+
+    decision: Decision
+    digest: str = "recorder"
+    seen: list[PolicyContext] = field(default_factory=list)
+
+    def decide(self, context: PolicyContext) -> Decision:
+        self.seen.append(context)
+        return self.decision
+
+
 def require_optional(module: str, install: str) -> ModuleType:
     """Import an optional dependency for a test module: skip without it, but under
     ``CI=true`` fail, so a CI image that lost the extra cannot turn its tests into skips
@@ -128,6 +143,19 @@ def require_optional(module: str, install: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError:
         unavailable(f"these tests need {module} ({install})", module_level=True)
+
+
+def require_all(who: str, needs: dict[str, bool]) -> None:
+    """``unavailable`` unless every need (description -> present) is met; the reason names
+    all the missing ones: ``require_all("the browser test", {"playwright (...)": False})``."""
+    missing = [need for need, present in needs.items() if not present]
+    if missing:
+        unavailable(f"{who} needs " + " and ".join(missing))
+
+
+def importable(module: str) -> bool:
+    """True when ``module`` is installed (found, not imported)."""
+    return importlib.util.find_spec(module) is not None
 
 
 def unavailable(reason: str, *, module_level: bool = False) -> NoReturn:

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..capabilities import Constraint, json_equal
+from ..constraints import Constraint, json_equal
 from ..errors import InternalError
+from ..patterns import CompiledPattern, compile_pattern
 from . import WEEKDAYS, PolicyContext
 from ._explain import one_of, show
-from ._patterns import CompiledPattern, compile_pattern
 from ._rules_model import Conditions, PolicyDocument, Rule, TimeWindow
 
 __all__ = ["Compiled", "compile_rule", "wire"]

@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from ..capabilities import Constraint
-from ._patterns import validate_pattern
+from ..constraints import Constraint
+from ..patterns import validate_pattern
 
 __all__ = ["Conditions", "PolicyDocument", "Rule", "TimeWindow"]
 

@@ -49,11 +49,11 @@ import rfc8785
 
 from .._files import read_text
 from .._jose import b64url_encode
-from ..capabilities import Capability, pattern_covers
+from ..capabilities import Capability
 from ..errors import InvalidPolicy
+from ..patterns import overlaps, pattern_covers
 from . import NO_RULE, Decision, PolicyContext
 from ._explain import bounded, show
-from ._patterns import overlaps
 from ._rules_compile import Compiled, compile_rule, wire
 from ._rules_load import parse_document, validate_document
 from ._rules_model import Conditions, PolicyDocument, Rule, TimeWindow

@@ -147,6 +147,14 @@ def _ttl_ms(until: float, now: float) -> int:
     return _MAX_TTL_MS if span >= _MAX_TTL_MS else math.ceil(span)
 
 
+def _lengthen_args(value: str, until: float | None, now: float) -> tuple[str, str, int, str]:
+    """``_LENGTHEN``'s arguments: the entry ``bound|value``, now, the TTL (ms), the bound."""
+    if until is None:
+        return f"|{value}", repr(float(now)), 0, ""
+    bound = repr(float(until))
+    return f"{bound}|{value}", repr(float(now)), _ttl_ms(until, now), bound
+
+
 class RedisStore(KVStore):
     """Every namespace as string keys ``{prefix}{ns}:{key}`` of one Redis database.
 
@@ -259,13 +267,8 @@ class RedisStore(KVStore):
             self._fail(exc)
 
     def lengthen(self, ns: str, key: str, value: str, *, until: float | None, now: float) -> None:
-        if until is None:
-            entry, ttl, bound = f"|{value}", 0, ""
-        else:
-            bound = repr(float(until))
-            entry, ttl = f"{bound}|{value}", _ttl_ms(until, now)
         try:
-            self._lengthen(keys=[self._key(ns, key)], args=[entry, repr(float(now)), ttl, bound])
+            self._lengthen(keys=[self._key(ns, key)], args=list(_lengthen_args(value, until, now)))
         except self._errors as exc:
             self._fail(exc)
 

@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from ..errors import ConfigurationError, StoreUnavailable
-from .redis import _LENGTHEN, RedisStore, _redact, _ttl_ms
+from .redis import _LENGTHEN, RedisStore, _lengthen_args, _redact, _ttl_ms
 
 try:
     import redis
@@ -238,10 +238,5 @@ class RedisClusterStore(RedisStore):
             self._write(name, "SET", name, f"{float(until)!r}|{value}", "PX", ttl)
 
     def lengthen(self, ns: str, key: str, value: str, *, until: float | None, now: float) -> None:
-        if until is None:
-            entry, ttl, bound = f"|{value}", 0, ""
-        else:
-            bound = repr(float(until))
-            entry, ttl = f"{bound}|{value}", _ttl_ms(until, now)
         name = self._key(ns, key)
-        self._write(name, "EVAL", _LENGTHEN, 1, name, entry, repr(float(now)), ttl, bound)
+        self._write(name, "EVAL", _LENGTHEN, 1, name, *_lengthen_args(value, until, now))

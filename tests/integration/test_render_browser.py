@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from render_scenes import planted, synthetic
-from support import unavailable
+from support import importable, require_all
 
 from delegation.graph.render import render
 
@@ -34,17 +34,14 @@ def _chromium() -> str:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """A headless Chromium driven by Playwright; skip (fail under CI=true) without one."""
-    missing = []
     executable = _chromium()
-    if not executable:
-        missing.append("a chromium executable (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing.append("playwright (pip install -e '.[render]')")
-    if missing:
-        reason = "the browser test needs " + " and ".join(missing)
-        unavailable(reason)
+    needs = {
+        "a chromium executable (apt-get install chromium)": bool(executable),
+        "playwright (pip install -e '.[render]')": importable("playwright"),
+    }
+    require_all("the browser test", needs)
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=executable, headless=True)
         yield b

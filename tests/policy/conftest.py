@@ -5,6 +5,7 @@ Any test taking a ``case`` argument runs once per row of the table, named by its
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from delegation import Capability, Request
-from delegation.policy import PolicyContext
+from delegation.policy import Policy, PolicyContext
 from delegation.policy.rules import RulesPolicy
 
 HERE = Path(__file__).parent
@@ -86,6 +87,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def rules_policy() -> RulesPolicy:
     return RulesPolicy.load(HERE / "policy.yaml")
+
+
+@pytest.fixture
+def decides_as_the_table(case: Case) -> Callable[[Policy], None]:
+    """Checks that a policy decides this row as the table says (effect, and rules if given)."""
+
+    def check(policy: Policy) -> None:
+        decision = policy.decide(case.context)
+        assert decision.effect == case.expect, decision.reason
+        if case.rules is not None:
+            assert decision.rules == case.rules
+
+    return check
 
 
 @pytest.fixture(scope="session")

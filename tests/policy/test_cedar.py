@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,8 @@ def ctx(**over: Any) -> PolicyContext:
 # --- the shared table --- #
 
 
-def test_table(cedar_policy: CedarPolicy, case: Any) -> None:
-    decision = cedar_policy.decide(case.context)
-    assert decision.effect == case.expect, decision.reason
-    if case.rules is not None:
-        assert decision.rules == case.rules
+def test_table(cedar_policy: CedarPolicy, decides_as_the_table: Callable[[Policy], None]) -> None:
+    decides_as_the_table(cedar_policy)
 
 
 def test_is_a_policy(cedar_policy: CedarPolicy) -> None:
@@ -63,33 +61,36 @@ def test_is_a_policy(cedar_policy: CedarPolicy) -> None:
 # --- construction --- #
 
 
-def test_parse_error_names_the_line() -> None:
-    text = (
-        "permit (principal, action, resource);\n\n// two\n"
-        "permit (principal, action, resource) when { context.x == };\n"
-    )
-    with pytest.raises(
-        InvalidPolicy, match=r"^policy.cedar:4: invalid Cedar policy: unexpected token"
-    ):
-        CedarPolicy(text, source="policy.cedar")
-
-
-def test_parse_error_ignores_semicolons_in_strings_and_comments() -> None:
-    text = (
-        '@id("a;b") permit (principal, action, resource) when { context.tool == ";" };'
-        "\n// a comment; with a semicolon\nforbid (principal, action, resource) when { 1 + };"
-    )
-    with pytest.raises(InvalidPolicy, match=r"^<string>:3: "):
-        CedarPolicy(text)
-
-
-def test_duplicate_id_annotation_is_refused() -> None:
-    text = (
-        '@id("x") permit (principal, action, resource);\n'
-        '@id("x") forbid (principal, action, resource);'
-    )
-    with pytest.raises(InvalidPolicy, match=r"@id\('x'\)"):
-        CedarPolicy(text)
+@pytest.mark.parametrize(
+    ("text", "source", "match"),
+    [
+        pytest.param(
+            "permit (principal, action, resource);\n\n// two\n"
+            "permit (principal, action, resource) when { context.x == };\n",
+            "policy.cedar",
+            r"^policy.cedar:4: invalid Cedar policy: unexpected token",
+            id="parse-error-names-the-line",
+        ),
+        pytest.param(
+            '@id("a;b") permit (principal, action, resource) when { context.tool == ";" };'
+            "\n// a comment; with a semicolon\nforbid (principal, action, resource) when { 1 + };",
+            "<string>",
+            r"^<string>:3: ",
+            id="semicolons-in-strings-and-comments-ignored",
+        ),
+        pytest.param(
+            '@id("x") permit (principal, action, resource);\n'
+            '@id("x") forbid (principal, action, resource);',
+            "<string>",
+            r"@id\('x'\)",
+            id="duplicate-id-annotation",
+        ),
+    ],
+)
+def test_bad_policy_text_is_refused(text: str, source: str, match: str) -> None:
+    """A policy that does not parse (or repeats an @id) is invalid_policy naming where."""
+    with pytest.raises(InvalidPolicy, match=match):
+        CedarPolicy(text, source=source)
 
 
 def test_bad_entities_are_refused() -> None:

@@ -9,9 +9,8 @@ from hypothesis import event, given, settings, target
 from hypothesis import strategies as st
 
 from delegation import Capability, Request
-from delegation.capabilities import pattern_matches
+from delegation.patterns import compile_pattern, overlaps, pattern_matches
 from delegation.policy import PolicyContext
-from delegation.policy._patterns import compile_pattern, overlaps
 from delegation.policy.rules import RulesPolicy
 
 FEW = settings(max_examples=60, deadline=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,8 @@ from delegation.policy.rules import RulesPolicy
 HERE = Path(__file__).parent
 
 
-def test_table(rules_policy: RulesPolicy, case: Any) -> None:
-    decision = rules_policy.decide(case.context)
-    assert decision.effect == case.expect, decision.reason
-    if case.rules is not None:
-        assert decision.rules == case.rules
+def test_table(rules_policy: RulesPolicy, decides_as_the_table: Callable[[Policy], None]) -> None:
+    decides_as_the_table(rules_policy)
 
 
 def test_is_a_policy(rules_policy: RulesPolicy) -> None:

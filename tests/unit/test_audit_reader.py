@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -39,6 +40,14 @@ def line(seq: int, chain: list[dict[str, Any]]) -> bytes:
     return json.dumps(record).encode()
 
 
+def outcome(parse: Callable[..., Any], data: bytes) -> object:
+    """The event ``parse`` reads from ``data``, or the message it refuses it with."""
+    try:
+        return parse(data, where="log:2").event
+    except InvalidAuditRecord as exc:
+        return exc.message
+
+
 def test_repeated_facts_are_the_same_object() -> None:
     reader = RecordReader()
     first = reader.parse(line(0, [FACTS]))
@@ -69,14 +78,7 @@ def test_an_equal_looking_hop_reads_as_it_would_alone(change: dict[str, Any]) ->
     reader = RecordReader()
     reader.parse(line(0, [FACTS]))
     other = line(1, [{**FACTS, **change}])
-
-    def outcome(parse: Any) -> object:
-        try:
-            return parse(other, where="log:2").event
-        except InvalidAuditRecord as exc:
-            return exc.message
-
-    assert outcome(reader.parse) == outcome(parse_record)
+    assert outcome(reader.parse, other) == outcome(parse_record, other)
 
 
 def test_a_bad_constraint_equal_to_a_good_one_is_reported() -> None:
@@ -171,14 +173,7 @@ def test_a_known_chain_with_a_bad_member_reads_as_it_would_alone(change: dict[st
     reader = RecordReader()
     reader.parse(line(0, [FACTS]))
     data = json.dumps({**VERIFY, "chain": [dict(FACTS)], **change}).encode()
-
-    def outcome(parse: Any) -> object:
-        try:
-            return parse(data, where="log:9").event
-        except InvalidAuditRecord as exc:
-            return exc.message
-
-    assert outcome(reader.parse) == outcome(parse_record)
+    assert outcome(reader.parse, data) == outcome(parse_record, data)
 
 
 def test_a_known_token_whose_facts_changed_type_is_refused() -> None:

@@ -3,14 +3,8 @@ from __future__ import annotations
 import pytest
 
 from delegation import Capability, Constraint, DelegationError, Request, allows, covers
-from delegation.capabilities import (
-    _dir,
-    _is_normal_path,
-    covers_all,
-    json_equal,
-    pattern_covers,
-    pattern_matches,
-)
+from delegation.capabilities import covers_all, json_equal, pattern_covers, pattern_matches
+from delegation.constraints import _dir, _is_normal_path
 
 
 def req(tool: str = "crm.read", resource: str = "customers/eu/42", **args: object) -> Request:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from support import CAP, NARROW, REQ, T0, TOOL_AUD, World
+from support import CAP, NARROW, REQ, T0, TOOL_AUD, Recorder, World
+from verify_support import extend
 
 from delegation import (
     AgentKey,
@@ -274,14 +275,7 @@ class TestAcceptAndReceipts:
             ),
             ("not.a.receipt", "token 1 receipt"),
         ):
-            chain = world.delegator(world.agents[0]).delegate(
-                root,
-                to=world.agents[1].agent,
-                to_key=world.agents[1].public_jwk(),
-                caps=[NARROW],
-                ttl=60,
-                receipt=receipt,
-            )
+            chain = extend(world, root, world.agents[1], ttl=60, receipt=receipt)
             with pytest.raises(DelegationError) as ei:
                 world.verifier().verify_chain(chain)
             assert (ei.value.code, ei.value.hop, ei.value.claim) == ("bad_receipt", 1, "rcpt")
@@ -320,22 +314,14 @@ class TestAcceptAndReceipts:
 
     def test_policy_gets_labels_and_environment(self, world: World) -> None:
         """Request labels and the verifier's environment reach the policy."""
-        seen: list[PolicyContext] = []
-
-        class Spy:
-            digest = "spy"
-
-            def decide(self, context: PolicyContext) -> Decision:
-                seen.append(context)
-                return Decision("deny", ("no-pii",), "pii")
-
+        spy = Recorder(Decision("deny", ("no-pii",), "pii"))
         chain = world.chain(2)
         world.registry.set_tool_labels("crm.read", ["sensitive_read"])
-        v = world.verifier(policy=Spy(), environment={"env": "prod"})
+        v = world.verifier(policy=spy, environment={"env": "prod"})
         with pytest.raises(DelegationError) as ei:
             v.verify(chain, world.prove(chain), REQ, labels={"sensitivity": "pii"})
         assert ei.value.code == "policy_denied"
-        (ctx,) = seen
+        (ctx,) = spy.seen
         assert ctx.labels == {"sensitivity": "pii"}
         assert ctx.environment == {"env": "prod"}
         assert ctx.tool_labels == frozenset({"sensitive_read"})

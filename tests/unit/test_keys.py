@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -26,8 +27,8 @@ def test_generate_save_load_round_trip(tmp_path: Path, alg: str) -> None:
     assert "d" not in pub and pub["agent"] == AGENT and pub["kid"] == key.kid
     assert PublicKey.from_jwk(pub).kid == key.kid
     sig = back.sign(b"msg")
-    assert key.public.verify(sig, b"msg")
-    assert not key.public.verify(sig, b"other")
+    assert key.public.is_valid(sig, b"msg")
+    assert not key.public.is_valid(sig, b"other")
 
 
 def test_kid_is_rfc7638_thumbprint() -> None:
@@ -113,12 +114,33 @@ def test_ed448_private_key_cannot_become_an_agent_key() -> None:
     assert ei.value.code == "invalid_key"
 
 
-def test_agent_ids_must_be_ascii_uris() -> None:
-    """Agent ids are ASCII URIs: a homoglyph id is refused at key generation."""
-    for agent in ("spiffe://acme.example/agent/pl\u0430nner", "no scheme"):  # Cyrillic a
+@pytest.mark.parametrize(
+    ("agent", "why"),
+    [
+        ("spiffe://acme.example/agent/pl\u0430nner", "(U+0430) at position 30 is not ASCII"),
+        ("spiffe://acme.example/agënt", "'ë' (U+00EB) at position 24 is not ASCII"),
+        ("no scheme", "' ' at position 2 is a space"),
+        ("planner", "it needs a scheme"),
+        ("urn:", "nothing follows the scheme's ':'"),
+    ],
+)
+def test_agent_ids_must_be_ascii_uris(agent: str, why: str) -> None:
+    """A bad agent id is the caller's input (not a key): the message names what is wrong."""
+    with pytest.raises(DelegationError, match=re.escape(why)) as ei:
+        AgentKey.generate(agent)
+    assert ei.value.code == "invalid_input"
+
+
+def test_verify_raises_on_a_forgery_and_is_valid_says_false() -> None:
+    """``verify`` follows cryptography's convention (an ignored call still refuses)."""
+    for alg in ("EdDSA", "ES256"):
+        key = AgentKey.generate(AGENT, alg=alg)  # type: ignore[arg-type]
+        sig = key.sign(b"m")
+        assert key.public.verify(sig, b"m") is True
         with pytest.raises(DelegationError) as ei:
-            AgentKey.generate(agent)
-        assert ei.value.code == "invalid_key"
+            key.public.verify(sig, b"other")
+        assert ei.value.code == "bad_signature" and key.kid in ei.value.message
+        assert key.public.is_valid(sig, b"other") is False
 
 
 def test_es256_signature_is_raw_r_s() -> None:
@@ -126,5 +148,5 @@ def test_es256_signature_is_raw_r_s() -> None:
     key = AgentKey.generate(AGENT, alg="ES256")
     sig = key.sign(b"m")
     assert len(sig) == 64
-    assert key.public.verify(sig, b"m")
-    assert not key.public.verify(sig + b"\x00", b"m")
+    assert key.public.is_valid(sig, b"m")
+    assert not key.public.is_valid(sig + b"\x00", b"m")

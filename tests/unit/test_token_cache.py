@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from support import REQ, World
 
 from delegation import DelegationError, Registry
-from delegation.keys import PublicKey
-
-
-@pytest.fixture
-def verify_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Counts real signature verifications (by kid)."""
-    calls: list[str] = []
-    original = PublicKey.verify
-
-    def counting(self: PublicKey, signature: bytes, data: bytes) -> bool:
-        calls.append(self.kid)
-        return original(self, signature, data)
-
-    monkeypatch.setattr(PublicKey, "verify", counting)
-    return calls
 
 
 def test_warm_chain_costs_one_signature(world: World, verify_calls: list[str]) -> None:

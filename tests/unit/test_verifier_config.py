@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import REQ, TOOL_AUD, World
+from support import REQ, TOOL_AUD, Recorder, World
 
 from delegation import (
     ChainGrantsOnly,
@@ -12,7 +12,7 @@ from delegation import (
     MemoryStore,
     Verifier,
 )
-from delegation.policy import Decision, PolicyContext
+from delegation.policy import Decision
 
 
 class OnlyReplay:
@@ -90,18 +90,10 @@ def test_algorithm_allow_list_is_enforced(es_world: World) -> None:
 
 def test_policy_sees_the_chain_context(world: World) -> None:
     """The policy receives holder, path, depth, task, obo and the request."""
-    seen: list[PolicyContext] = []
-
-    class Recorder:
-        digest = "recorder"
-
-        def decide(self, context: PolicyContext) -> Decision:
-            seen.append(context)
-            return Decision("allow", ("r1",), "ok")
-
+    recorder = Recorder(Decision("allow", ("r1",), "ok"))
     chain = world.chain(3)
-    verified = world.verifier(policy=Recorder()).verify(chain, world.prove(chain), REQ)
-    (ctx,) = seen
+    verified = world.verifier(policy=recorder).verify(chain, world.prove(chain), REQ)
+    (ctx,) = recorder.seen
     assert ctx.holder == world.agents[2].agent
     assert ctx.path == (world.orch.agent, *(a.agent for a in world.agents[:3]))
     assert (ctx.depth, ctx.task, ctx.obo, ctx.request) == (3, "T-42", "user:alice", REQ)

@@ -784,62 +784,47 @@ def build_cases() -> list[dict[str, Any]]:
         code="alg_not_allowed",
         hop=0,
     )
-    case(
-        "alg-es256-on-ed25519-key",
-        "header says ES256, the root key is Ed25519",
-        [forge(ORCH, root_claims, header={**std, "alg": "ES256"})],
-        p_ed1,
-        code="alg_not_allowed",
-        hop=0,
-    )
-    case(
-        "alg-ed25519-fully-specified",
-        "RFC 9864 alg name Ed25519 (we pin EdDSA)",
-        [forge(ORCH, root_claims, header={**std, "alg": "Ed25519"})],
-        p_ed1,
-        code="alg_not_allowed",
-        hop=0,
-    )
-    case(
-        "typ-swap-proof-typ",
-        "a delegation token with typ deleg-proof+jwt",
-        [forge(ORCH, root_claims, typ="deleg-proof+jwt")],
-        p_ed1,
-        code="wrong_token_type",
-        hop=0,
-    )
-    case(
-        "typ-jwt",
-        "typ JWT (what generic JWT libraries write)",
-        [forge(ORCH, root_claims, typ="JWT")],
-        p_ed1,
-        code="wrong_token_type",
-        hop=0,
-    )
-    case(
-        "typ-missing",
-        "no typ header",
-        [forge(ORCH, root_claims, header={"alg": "EdDSA", "kid": ORCH.kid})],
-        p_ed1,
-        code="wrong_token_type",
-        hop=0,
-    )
-    case(
-        "proof-presented-as-token",
-        "the proof sent as a one-token chain",
-        [p_ed1],
-        p_ed1,
-        code="malformed",
-        hop=0,
-    )
-    case(
-        "alg-not-a-string",
-        'header alg is a JSON list ["EdDSA"], not a string',
-        [forge(ORCH, root_claims, header={**std, "alg": ["EdDSA"]})],
-        p_ed1,
-        code="alg_not_allowed",
-        hop=0,
-    )
+    # One root token, re-headed: each must be refused at hop 0 before any signature counts.
+    for id, comment, token, code in [
+        (
+            "alg-es256-on-ed25519-key",
+            "header says ES256, the root key is Ed25519",
+            forge(ORCH, root_claims, header={**std, "alg": "ES256"}),
+            "alg_not_allowed",
+        ),
+        (
+            "alg-ed25519-fully-specified",
+            "RFC 9864 alg name Ed25519 (we pin EdDSA)",
+            forge(ORCH, root_claims, header={**std, "alg": "Ed25519"}),
+            "alg_not_allowed",
+        ),
+        (
+            "typ-swap-proof-typ",
+            "a delegation token with typ deleg-proof+jwt",
+            forge(ORCH, root_claims, typ="deleg-proof+jwt"),
+            "wrong_token_type",
+        ),
+        (
+            "typ-jwt",
+            "typ JWT (what generic JWT libraries write)",
+            forge(ORCH, root_claims, typ="JWT"),
+            "wrong_token_type",
+        ),
+        (
+            "typ-missing",
+            "no typ header",
+            forge(ORCH, root_claims, header={"alg": "EdDSA", "kid": ORCH.kid}),
+            "wrong_token_type",
+        ),
+        ("proof-presented-as-token", "the proof sent as a one-token chain", p_ed1, "malformed"),
+        (
+            "alg-not-a-string",
+            'header alg is a JSON list ["EdDSA"], not a string',
+            forge(ORCH, root_claims, header={**std, "alg": ["EdDSA"]}),
+            "alg_not_allowed",
+        ),
+    ]:
+        case(id, comment, [token], p_ed1, code=code, hop=0)
     case(
         "proof-alg-not-a-string",
         "proof header alg is a JSON object, not a string",
@@ -852,30 +837,13 @@ def build_cases() -> list[dict[str, Any]]:
         code="alg_not_allowed",
         hop=None,
     )
-    case(
-        "header-jwk",
-        "header embeds the signer's JWK",
-        [forge(ORCH, root_claims, header={**std, "jwk": ORCH.public.jwk})],
-        p_ed1,
-        code="bad_header",
-        hop=0,
-    )
-    case(
-        "header-jku",
-        "header points at a key URL",
-        [forge(ORCH, root_claims, header={**std, "jku": "https://evil.example/jwks"})],
-        p_ed1,
-        code="bad_header",
-        hop=0,
-    )
-    case(
-        "header-crit",
-        "header marks exp as critical",
-        [forge(ORCH, root_claims, header={**std, "crit": ["exp"]})],
-        p_ed1,
-        code="bad_header",
-        hop=0,
-    )
+    for id, comment, extra in [
+        ("header-jwk", "header embeds the signer's JWK", {"jwk": ORCH.public.jwk}),
+        ("header-jku", "header points at a key URL", {"jku": "https://evil.example/jwks"}),
+        ("header-crit", "header marks exp as critical", {"crit": ["exp"]}),
+    ]:
+        token = forge(ORCH, root_claims, header={**std, **extra})
+        case(id, comment, [token], p_ed1, code="bad_header", hop=0)
     case(
         "header-kid-missing",
         "header without kid",

@@ -6,7 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_support import GRANT, ORCH, PLANNER, RESEARCHER, SLICE, Flow, ok, run
+from cli_support import (
+    GRANT,
+    ORCH,
+    PLANNER,
+    RESEARCHER,
+    Flow,
+    add_agent_argv,
+    delegate_argv,
+    mint_argv,
+    ok,
+    run,
+)
 
 from delegation import AgentKey, Registry
 
@@ -37,35 +48,9 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
     assert (d / "o.key").stat().st_mode & 0o077 == 0  # private key files are 0600
 
     ok(d, "registry", "add-root", "--registry", "reg.json", "--agent", ORCH, "--key", "o.pub")
-    ok(
-        d,
-        "registry",
-        "add-agent",
-        "--registry",
-        "reg.json",
-        "--agent",
-        PLANNER,
-        "--key",
-        "p.pub",
-        "--role",
-        "planner",
-        "--baseline",
-        "crm.read:customers/**",
-    )
-    added = json.loads(
-        ok(
-            d,
-            "registry",
-            "add-agent",
-            "--registry",
-            "reg.json",
-            "--agent",
-            RESEARCHER,
-            "--key",
-            "r.pub",
-            "--json",
-        )
-    )
+    baseline = ("--role", "planner", "--baseline", "crm.read:customers/**")
+    ok(d, *add_agent_argv("reg.json", PLANNER, "p.pub", *baseline))
+    added = json.loads(ok(d, *add_agent_argv("reg.json", RESEARCHER, "r.pub", "--json")))
     assert added == {
         "ok": True,
         "registry": "reg.json",
@@ -84,47 +69,9 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
         f"note: created the store {d.resolve() / 'delegation-store.sqlite'}",
         f"note: created the audit log {d.resolve() / 'delegation-audit.jsonl'}",
     ]
-    c1 = ok(
-        d,
-        "mint",
-        "--key",
-        "o.key",
-        "--to",
-        PLANNER,
-        "--to-key",
-        "p.pub",
-        "--cap",
-        GRANT,
-        "--ttl",
-        "10m",
-        "--depth",
-        "2",
-        "--task",
-        "T-42",
-        "--obo",
-        "user:alice",
-    )
+    c1 = ok(d, *mint_argv({}, "--depth", "2", "--task", "T-42", "--obo", "user:alice", cap=GRANT))
     assert (len(c1.splitlines()), c1.count(".")) == (1, 2)  # one compact token
-    hop2 = json.loads(
-        ok(
-            d,
-            "delegate",
-            "--chain",
-            "-",
-            "--key",
-            "p.key",
-            "--to",
-            RESEARCHER,
-            "--to-key",
-            "r.pub",
-            "--cap",
-            SLICE,
-            "--ttl",
-            "300",
-            "--json",
-            stdin=c1,
-        )
-    )
+    hop2 = json.loads(ok(d, *delegate_argv({}, "--json", chain="-", ttl="300"), stdin=c1))
     assert (hop2["hops"], hop2["holder"], hop2["depth"]) == (2, RESEARCHER, 1)
     assert hop2["chain"].startswith(c1.strip() + "~")
     (d / "c2.txt").write_text(hop2["chain"] + "\n")

@@ -19,10 +19,12 @@ from cli_support import (
     PLANNER,
     REQUEST,
     RESEARCHER,
-    SLICE,
     TOOL,
     Flow,
+    add_agent_argv,
     assert_one_error_line,
+    delegate_argv,
+    mint_argv,
     ok,
     run,
     verify_argv,
@@ -260,53 +262,14 @@ def test_same_flow_in_process(
         out("keygen", "--agent", agent, "--out", f"{name}.key", "--public-out", f"{name}.pub")
     out("registry", "add-root", "--registry", "reg.json", "--agent", ORCH, "--key", "o.pub")
     for name, agent in (("p", PLANNER), ("r", RESEARCHER)):
-        out(
-            "registry",
-            "add-agent",
-            "--registry",
-            "reg.json",
-            "--agent",
-            agent,
-            "--key",
-            f"{name}.pub",
-            "--baseline",
-            "crm.read",
-        )
+        out(*add_agent_argv("reg.json", agent, f"{name}.pub", "--baseline", "crm.read"))
     c1 = out(
-        "mint",
-        "--key",
-        "o.key",
-        "--to",
-        PLANNER,
-        "--to-key",
-        "p.pub",
-        "--cap",
-        GRANT,
-        "--ttl",
-        "1h",
-        "--depth",
-        "1",
-        "--obo",
-        "user:bob",
-        "--purpose",
-        "audit prep",
+        *mint_argv(
+            {}, "--depth", "1", "--obo", "user:bob", "--purpose", "audit prep", cap=GRANT, ttl="1h"
+        )
     )
     (tmp_path / "c1.txt").write_text(c1)
-    c2 = out(
-        "delegate",
-        "--chain",
-        "c1.txt",
-        "--key",
-        "p.key",
-        "--to",
-        RESEARCHER,
-        "--to-key",
-        "r.pub",
-        "--cap",
-        SLICE,
-        "--ttl",
-        "90s",
-    )
+    c2 = out(*delegate_argv({}, chain="c1.txt", ttl="90s"))
     (tmp_path / "c2.txt").write_text(c2)
     (tmp_path / "proof.txt").write_text(
         out("prove", "--chain", "c2.txt", "--key", "r.key", "--aud", TOOL, *REQUEST)

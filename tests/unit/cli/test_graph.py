@@ -123,31 +123,12 @@ def test_diff_reports_growth_and_gates(escalated: Scene, tmp_path: Path) -> None
 
 def test_render_html_and_exports(escalated: Scene) -> None:
     """render writes the format its --out suffix names, or --format's; the same bytes twice."""
-    proc = run(
-        escalated.tmp,
-        "graph",
-        "render",
-        "audit.jsonl",
-        "chains.txt",
-        "--registry",
-        "reg.json",
-        "--out",
-        "g.html",
-    )
+    render = ("graph", "render", "audit.jsonl", "chains.txt", "--registry", "reg.json", "--out")
+    proc = run(escalated.tmp, *render, "g.html")
     assert proc.returncode == 0, proc.stderr
     html = (escalated.tmp / "g.html").read_text()
     assert "Content-Security-Policy" in html and "DLG001" in html
-    ok(
-        escalated.tmp,
-        "graph",
-        "render",
-        "audit.jsonl",
-        "chains.txt",
-        "--registry",
-        "reg.json",
-        "--out",
-        "again.html",
-    )
+    ok(escalated.tmp, *render, "again.html")
     assert (escalated.tmp / "again.html").read_text() == html
     body = json.loads(
         ok(

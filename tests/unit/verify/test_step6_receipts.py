@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import pytest
 from forging import b64d, b64e, decode, forge
-from support import NARROW, REQ, T0, World
-from verify_support import rejected
+from support import REQ, T0, World
+from verify_support import extend, rejected
 
 from delegation import Chain, Delegator, FixedClock, Limits
 
@@ -27,14 +27,7 @@ def _chain_with_receipt_at(world: World, receipt_iat: int) -> Chain:
         parent_id, policy_digest="accept-v1"
     )
     world.clock.set(CHILD_AT)
-    return world.delegator(world.agents[0]).delegate(
-        root,
-        to=world.agents[1].agent,
-        to_key=world.agents[1].public_jwk(),
-        caps=[NARROW],
-        ttl=300,
-        receipt=receipt,
-    )
+    return extend(world, root, world.agents[1], receipt=receipt)
 
 
 @pytest.mark.parametrize("skew", [30, 0])

@@ -134,24 +134,12 @@ def test_pool_shuts_down_cleanly(world: World) -> None:
     assert v._pool is None
 
 
-def test_warm_chain_with_workers_still_caches(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_warm_chain_with_workers_still_caches(world: World, verify_calls: list[str]) -> None:
     """Signature verdicts computed on the pool still enter the token cache."""
-    from delegation.keys import PublicKey
-
-    calls: list[str] = []
-    original = PublicKey.verify
-
-    def counting(self: PublicKey, signature: bytes, data: bytes) -> bool:
-        calls.append(self.kid)
-        return original(self, signature, data)
-
-    monkeypatch.setattr(PublicKey, "verify", counting)
     chain = world.chain(5)
     with world.verifier(workers=2, token_cache=4096) as v:
         for _ in range(2):
             v.verify(chain, world.prove(chain), REQ)
-        calls.clear()
+        verify_calls.clear()
         v.verify(chain, world.prove(chain), REQ)
-        assert calls == [world.agents[4].kid]  # the proof's only
+        assert verify_calls == [world.agents[4].kid]  # the proof's only
