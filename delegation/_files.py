@@ -11,21 +11,27 @@ from typing import Any
 from ._jose import json_object
 from .errors import DelegationError, FileError, MalformedError
 
-__all__ = ["read_json_object", "read_text", "write_json"]
+__all__ = ["read_error", "read_json_object", "read_text", "write_json"]
 
 
 def read_text(path: str | os.PathLike[str], *, what: str) -> str:
     """A file's text; a missing, unreadable or non-UTF-8 file is ``FileError``."""
     try:
         return Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise FileError(f"{what} not found: {path}") from None
-    except IsADirectoryError:
-        raise FileError(f"{what} is a directory: {path}") from None
     except UnicodeDecodeError:
         raise FileError(f"{what} is not UTF-8 text: {path}") from None
     except OSError as exc:
-        raise FileError(f"cannot read {what} {path}: {exc.strerror}") from None
+        raise read_error(exc, path, what=what) from None
+
+
+def read_error(exc: OSError, path: str | os.PathLike[str], *, what: str) -> FileError:
+    """The ``FileError`` for a file that could not be opened or read: missing, a
+    directory, or the system's reason."""
+    if isinstance(exc, FileNotFoundError):
+        return FileError(f"{what} not found: {path}")
+    if isinstance(exc, IsADirectoryError):
+        return FileError(f"{what} is a directory: {path}")
+    return FileError(f"cannot read {what} {path}: {exc.strerror}")
 
 
 def read_json_object(

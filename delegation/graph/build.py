@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
 
+from .._files import read_error
 from ..audit import (
     AcceptEvent,
     AuditRecord,
@@ -34,7 +35,7 @@ from ..audit import (
     VerifyEvent,
 )
 from ..checks import act_problem, receipt_problem, signature_problem
-from ..errors import DelegationError, FileError
+from ..errors import DelegationError
 from ..keys import PublicKey
 from ..registry import Registry
 from ..tokens import DelegationClaims, UnverifiedToken, parse_jws
@@ -388,12 +389,8 @@ def _open(name: str | Path) -> IO[bytes]:
         return sys.stdin.buffer
     try:
         return open(name, "rb")
-    except FileNotFoundError:
-        raise FileError(f"input not found: {name}") from None
-    except IsADirectoryError:
-        raise FileError(f"input is a directory: {name}") from None
     except OSError as exc:
-        raise FileError(f"cannot read {name}: {exc.strerror}") from None
+        raise read_error(exc, name, what="input") from None
 
 
 def _peek(stream: IO[bytes]) -> bytes:
