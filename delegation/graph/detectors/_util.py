@@ -11,7 +11,7 @@ shares them and each detector stays a pure function of (graph, options).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ...capabilities import Capability, pattern_matches
@@ -23,6 +23,7 @@ __all__ = [
     "LIMIT",
     "WITNESS_STEPS",
     "bounded",
+    "bounded_values",
     "by_leaf",
     "cap_texts",
     "children_of",
@@ -48,6 +49,13 @@ T = TypeVar("T")
 def bounded(items: Sequence[T], limit: int = LIMIT) -> tuple[list[T], int]:
     """The first ``limit`` items and how many more there are."""
     return list(items[:limit]), max(0, len(items) - limit)
+
+
+def bounded_values(table: Mapping[str, T], names: Sequence[str]) -> tuple[list[T], int]:
+    """The values of the first :data:`LIMIT` of ``names`` in ``table``, and how many more
+    names there are."""
+    shown, more = bounded(names)
+    return [table[n] for n in shown], more
 
 
 def listed(items: Iterable[str], limit: int = LIMIT) -> str:

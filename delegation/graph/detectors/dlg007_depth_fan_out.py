@@ -21,7 +21,7 @@ from __future__ import annotations
 from ..facts import TokenHop
 from ..findings import Finding, Options, Rule, Severity
 from ..model import DelegationGraph
-from ._util import LIMIT, bounded, evidence, hop_step, listed, locations
+from ._util import LIMIT, bounded_values, evidence, hop_step, listed, locations
 
 TITLE = "Depth or fan-out: a chain runs too deep, or an agent delegates too widely"
 
@@ -113,8 +113,7 @@ def _fan_out(graph: DelegationGraph, options: Options) -> list[Finding]:
     wide = [(key, r) for key, r in groups.items() if len(r) > options.max_fan_out]
     for (issuer, task), receivers in sorted(wide):
         names = sorted(receivers)
-        shown, more = bounded(names)
-        hops = [receivers[n] for n in shown]
+        hops, more = bounded_values(receivers, names)
         out.append(
             Finding(
                 rule="DLG007",

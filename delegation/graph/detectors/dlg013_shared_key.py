@@ -20,7 +20,7 @@ from __future__ import annotations
 from ..facts import TokenHop, trust_domain
 from ..findings import Finding, Options, Rule
 from ..model import DelegationGraph
-from ._util import LIMIT, bounded, hop_step, listed, locations
+from ._util import LIMIT, bounded_values, hop_step, listed, locations
 
 __all__ = ["RULE", "TITLE", "detect"]
 
@@ -51,8 +51,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     for kid, agents in sorted(by_key.items()):
         if len(agents) > 1:
             names = sorted(agents)
-            shown, more = bounded(names)
-            hops = [agents[a] for a in shown]
+            hops, more = bounded_values(agents, names)
             out.append(
                 Finding(
                     rule="DLG013",
@@ -66,7 +65,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
                     path=tuple(hop_step(h) for h in hops),
                     evidence={
                         "kid": kid,
-                        "agents": shown,
+                        "agents": names[:LIMIT],
                         "more": more,
                         "tokens": [h.token_id for h in hops],
                         "seq": [h.seq for h in hops if h.seq is not None],
@@ -109,8 +108,7 @@ def _foreign_keys(
             )
         if foreign:
             reasons.append(f"{len(foreign)} of its {len(kids)} keys are not registered to it")
-        shown, more = bounded(kids)
-        hops = [keys[k] for k in shown]
+        hops, more = bounded_values(keys, kids)
         out.append(
             Finding(
                 rule="DLG013",
@@ -121,11 +119,11 @@ def _foreign_keys(
                 path=tuple(hop_step(h) for h in hops),
                 evidence={
                     "agent": agent,
-                    "keys": shown,
+                    "keys": kids[:LIMIT],
                     "more": more,
                     "domains": sorted(domains)[:LIMIT],
                     "unregistered": foreign[:LIMIT],
-                    "owners": {k: sorted(owners.get(k, ()))[:LIMIT] for k in shown},
+                    "owners": {k: sorted(owners.get(k, ()))[:LIMIT] for k in kids[:LIMIT]},
                     "tokens": [h.token_id for h in hops],
                 },
                 locations=locations(hops),
