@@ -43,8 +43,6 @@ from .tokens import (
     Chain,
     Confirmation,
     DelegationClaims,
-    ProofClaims,
-    ProofRequest,
     ReceiptClaims,
     UnverifiedToken,
     encode_jws,
@@ -55,6 +53,7 @@ from .verify import VerifiedChain
 __all__ = ["Delegator", "new_jti"]  # new_jti re-exported from _ids (benchmarks use it)
 
 CapabilityLike = Capability | Mapping[str, Any] | str
+_MAX_DATE = 2**53  # a NumericDate's upper bound (tokens.NumericDate)
 
 
 def _caps(caps: Iterable[CapabilityLike]) -> list[Capability]:
@@ -135,7 +134,7 @@ class Delegator:
         task = task or f"task-{new_jti()}"
         children = _caps(caps)
         ttl, elevation = self._governed_ttl(now, ttl, task, to, children)
-        claims = self._claims(
+        payload = self._claims(
             now=now,
             to=to,
             to_key=to_key,
@@ -151,7 +150,7 @@ class Delegator:
             parent=None,
             hop=0,
         )
-        token = self._sign(TOKEN_TYP, claims.to_payload())
+        token = self._sign(TOKEN_TYP, payload)
         self._record("mint", token, elevation)
         return Chain([token])
 
@@ -201,7 +200,7 @@ class Delegator:
         depth = parent.dpth - 1 if depth is None else depth
         children = _caps(caps)
         ttl, elevation = self._governed_ttl(now, ttl, parent.task, to, children)
-        claims = self._claims(
+        payload = self._claims(
             now=now,
             to=to,
             to_key=to_key,
@@ -217,7 +216,7 @@ class Delegator:
             parent=parent,
             hop=len(chain),
         )
-        token = self._sign(TOKEN_TYP, claims.to_payload())
+        token = self._sign(TOKEN_TYP, payload)
         self._record("delegate", token, elevation)
         return Chain([*chain.tokens, token])
 
@@ -273,8 +272,9 @@ class Delegator:
         rcpt: str | None,
         parent: DelegationClaims | None,
         hop: int,
-    ) -> DelegationClaims:
-        """The claims of the new hop; refused when verification would refuse them."""
+    ) -> dict[str, Any]:
+        """The payload of the new hop (``DelegationClaims.to_payload`` of its validated
+        claims, built directly); refused when verification would refuse the claims."""
         check_agent_id(to, what="delegatee id", error=InvalidInput)
         if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
             raise LifetimeExceeded(f"ttl must be a positive number of seconds, not {ttl!r}")
@@ -292,25 +292,33 @@ class Delegator:
                 SecurityWarning,
                 stacklevel=3,
             )
-        pub = _public(to_key)
+        jwk = _public(to_key).jwk  # built by PublicKey from a checked key: strings only
+        # In DelegationClaims' field order, absent optional claims left out, caps last
+        # (what to_payload writes); every value is validated just below.
+        payload: dict[str, Any] = {
+            "iss": self.key.agent,
+            "sub": to,
+            "aud": to,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "jti": new_jti(),
+            "cnf": {"jwk": jwk},
+        }
+        if prf is not None:
+            payload["prf"] = prf
+        payload["task"] = task
+        if obo is not None:
+            payload["obo"] = obo
+        payload["dpth"] = depth
+        payload["act"] = act
+        if purpose is not None:
+            payload["pur"] = purpose
+        if rcpt is not None:
+            payload["rcpt"] = rcpt
         try:
-            claims = DelegationClaims(
-                iss=self.key.agent,
-                sub=to,
-                aud=to,
-                iat=now,
-                nbf=now,
-                exp=now + ttl,
-                jti=new_jti(),
-                cnf=Confirmation(jwk=pub.jwk),
-                prf=prf,
-                task=task,
-                obo=obo,
-                caps=caps,
-                dpth=depth,
-                act=act,
-                pur=purpose,
-                rcpt=rcpt,
+            claims = DelegationClaims.model_validate(
+                {**payload, "cnf": Confirmation.model_construct(jwk=jwk), "caps": caps}
             )
         except ValueError as exc:  # pydantic ValidationError: a bad task/obo/purpose
             raise InvalidInput(f"cannot mint: {exc.errors()[0]['msg']}") from None  # type: ignore[attr-defined]
@@ -321,7 +329,8 @@ class Delegator:
         )
         if problem is not None:
             raise problem
-        return claims
+        payload["caps"] = [c.to_wire() for c in caps]
+        return payload
 
     # --- proofs and receipts --- #
 
@@ -345,6 +354,7 @@ class Delegator:
         chain = chain if isinstance(chain, Chain) else Chain.parse(chain)
         leaf = self._held_leaf(chain)
         request = Request(tool=tool, resource=resource, args=dict(args or {}))
+        digest = request.args_digest
         claims: DelegationClaims = leaf.claims
         if not any(allows(c, request) for c in claims.caps):
             raise ActionNotGranted(f"the chain does not allow {tool} on {resource} with these args")
@@ -354,16 +364,21 @@ class Delegator:
             )
         check_agent_id(aud, what="audience", error=InvalidInput)
         now = int(self.clock.now())
-        proof = ProofClaims(
-            iss=self.key.agent,
-            aud=aud,
-            iat=now,
-            exp=now + ttl,
-            jti=new_jti(),
-            chn=leaf.token_id,
-            req=ProofRequest(tool=tool, resource=resource, args=request.args_digest),
-        )
-        return self._sign(PROOF_TYP, proof.model_dump())
+        if not 0 <= now <= _MAX_DATE - ttl:
+            raise InvalidInput(f"the clock reads {now}, outside the NumericDate range")
+        # ProofClaims' fields in order, each already checked: the key's agent id, the
+        # audience just above, the dates, a fresh jti, the leaf's token id, and the tool,
+        # resource and argument digest of a validated Request (what ProofClaims requires).
+        payload = {
+            "iss": self.key.agent,
+            "aud": aud,
+            "iat": now,
+            "exp": now + ttl,
+            "jti": new_jti(),
+            "chn": leaf.token_id,
+            "req": {"tool": request.tool, "resource": request.resource, "args": digest},
+        }
+        return self._sign(PROOF_TYP, payload)
 
     def receipt(self, token_id: str, *, policy_digest: str) -> str:
         """Sign this agent's acceptance of the token ``token_id`` under a policy."""
@@ -395,7 +410,7 @@ class Delegator:
         return leaf
 
     def _sign(self, typ: str, payload: dict[str, Any]) -> str:
-        token = encode_jws(self.key.private_key, self.key.alg, self.key.kid, typ, payload)
+        token = encode_jws(self.key, typ, payload)
         if len(token) > self.limits.max_token_bytes:
             raise OversizedError(
                 f"token is {len(token)} bytes, over the {self.limits.max_token_bytes}-byte limit"
