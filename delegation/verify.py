@@ -30,6 +30,7 @@ from .audit import (
     RequestFacts,
     TokenFacts,
     VerifyEvent,
+    facts_of,
 )
 from .capabilities import Capability, Request, allows
 from .checks import (
@@ -388,8 +389,8 @@ class Verifier:
             raise InvalidRequest("request must be a delegation.Request")
         digest = request.args_digest  # RFC 8785 once per call: for the proof and the audit
         if self.audit is not None:
-            facts["request"] = RequestFacts.model_construct(
-                tool=request.tool, resource=request.resource, args=digest
+            facts["request"] = facts_of(
+                RequestFacts, {"tool": request.tool, "resource": request.resource, "args": digest}
             )
         early = self._early_proof(proof)
         tokens, keys = self._chain_checks(chain, facts, early)
@@ -448,14 +449,18 @@ class Verifier:
         )
         decision = self.policy.decide(context)
         explanation = None if decision.allowed else explanation_of(decision)
-        facts["policy"] = PolicyFacts.model_construct(
-            effect=decision.effect,
-            rules=tuple(decision.rules),
-            digest=self.policy.digest,
-            explanation=explanation,
-        )
-        if labels:
-            facts["labels"] = dict(labels)
+        if self.audit is not None:
+            facts["policy"] = facts_of(
+                PolicyFacts,
+                {
+                    "effect": decision.effect,
+                    "rules": tuple(decision.rules),
+                    "digest": self.policy.digest,
+                    "explanation": explanation,
+                },
+            )
+            if labels:
+                facts["labels"] = dict(labels)
         if not decision.allowed:
             raise PolicyDenied(
                 f"policy denied: {decision.reason or 'no rule allows it'}",
@@ -722,7 +727,8 @@ class Verifier:
         else:
             p = early.token
         c: ProofClaims = p.claims
-        facts["proof"] = ProofFacts.model_construct(jti=c.jti, iss=c.iss, aud=c.aud)
+        if self.audit is not None:
+            facts["proof"] = facts_of(ProofFacts, {"jti": c.jti, "iss": c.iss, "aud": c.aud})
         self._check_header(p.header, PROOF_TYP, hop=None)
         self._check_signature(
             p,
@@ -804,11 +810,10 @@ class Verifier:
         kind = VerifyEvent if event == "verify" else AcceptEvent
         try:
             if error is None:
-                record = kind.model_construct(decision="allow", code="allowed", **facts)
+                record = facts_of(kind, {"decision": "allow", "code": "allowed", **facts})
             else:
-                record = kind.model_construct(
-                    decision="deny", code=error.code, message=error.message, hop=error.hop, **facts
-                )
+                values = {"code": error.code, "message": error.message, "hop": error.hop}
+                record = facts_of(kind, {"decision": "deny", **values, **facts})
             self.audit.append(record)
         except Exception as exc:  # an audit that cannot record denies: nothing goes unlogged
             reason = exc.message if isinstance(exc, DelegationError) else repr(exc)

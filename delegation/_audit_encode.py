@@ -1,0 +1,161 @@
+"""The bytes of an audit record (glue for ``audit.JsonlAudit``, not API).
+
+A record line is ``json.dumps(record, separators=(",", ":"))`` (ASCII, non-ASCII
+escaped) of ``{"v", "seq", "ts", "event", ...the event's fields..., "prev"}``, where the
+event's fields are ``model_dump(mode="json", exclude_none=True)``. Writing that through
+pydantic and the stdlib costs more than the verification it records, so the common case
+goes a faster way to the same bytes: the event's fields are read from the model as they
+are (strings, integers, booleans, nested facts, capabilities in their wire form, plain
+JSON labels) and written by orjson, which writes exactly what ``json.dumps`` writes for
+such values as long as the output is ASCII without DEL. Anything else (a float outside
+``ts``, non-ASCII text, a value of another type) goes the reference way. A test holds
+both ways to the same bytes for every event type.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from .capabilities import Capability
+from .errors import ConfigurationError
+
+__all__ = ["event_json", "line_bytes", "reference_fields"]
+
+_dumps = orjson.dumps
+_JSON_ERRORS = (TypeError, orjson.JSONEncodeError)
+
+
+def reference_fields(event: object) -> dict[str, Any]:
+    """The event's members as the schema defines them: ``event`` first, then the rest."""
+    if not isinstance(event, BaseModel) or not hasattr(event, "event"):
+        raise ConfigurationError("audit sinks take a typed event (delegation.audit.*Event)")
+    fields = event.model_dump(mode="json", exclude_none=True)
+    return {"event": fields.pop("event"), **fields}
+
+
+def _plain_json(value: object) -> bool:
+    """Whether ``value`` holds only str-keyed objects, lists, strings, ints, bools, null."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is dict:
+            for k in v:  # type: ignore[attr-defined]
+                if type(k) is not str:
+                    return False
+            stack.extend(v.values())  # type: ignore[attr-defined]
+        elif t is list:
+            stack.extend(v)  # type: ignore[arg-type]
+        elif t is not str and t is not int and t is not bool and v is not None:
+            return False
+    return True
+
+
+# Capability objects are shared (tokens' capabilities are memoised by their JSON): their
+# wire forms, by identity, each kept with its object so that the id stays its own.
+_WIRES: dict[int, tuple[Capability, dict[str, Any] | None]] = {}
+_MAX_WIRES = 4096
+
+
+def _cap_wire(cap: Capability) -> dict[str, Any] | None:
+    """The capability's wire form if it is plain JSON, else None."""
+    hit = _WIRES.get(id(cap))
+    if hit is not None and hit[0] is cap:
+        return hit[1]
+    wire: dict[str, Any] | None = cap.to_wire()
+    if wire is not None and "constraints" in wire and not _plain_json(wire["constraints"]):
+        wire = None
+    if len(_WIRES) >= _MAX_WIRES:
+        _WIRES.clear()
+    _WIRES[id(cap)] = (cap, wire)
+    return wire
+
+
+def _plain(model: BaseModel) -> dict[str, Any] | None:
+    """``model_dump(mode="json", exclude_none=True)`` for plain values, else None."""
+    out: dict[str, Any] = {}
+    for name, value in model.__dict__.items():
+        t = type(value)
+        if t is str or t is int or t is bool:
+            out[name] = value
+        elif value is None:
+            continue
+        elif t is tuple:
+            items: list[Any] = []
+            for x in value:
+                if type(x) is str:
+                    items.append(x)
+                elif isinstance(x, Capability):
+                    wire = _cap_wire(x)
+                    if wire is None:
+                        return None
+                    items.append(wire)
+                elif isinstance(x, BaseModel):
+                    facts = _plain(x)
+                    if facts is None:
+                        return None
+                    items.append(facts)
+                else:
+                    return None
+            out[name] = items
+        elif isinstance(value, BaseModel):
+            facts = _plain(value)
+            if facts is None:
+                return None
+            out[name] = facts
+        elif t is dict and _plain_json(value):
+            out[name] = value
+        else:  # floats (spelt alike only in part), anything unusual: the reference way
+            return None
+    return out
+
+
+def event_json(event: object) -> bytes:
+    """The event's members as JSON text without the braces: ``"event":"verify",...``.
+
+    Raises ``ConfigurationError`` for anything but a typed event.
+    """
+    if not isinstance(event, BaseModel) or not hasattr(event, "event"):
+        raise ConfigurationError("audit sinks take a typed event (delegation.audit.*Event)")
+    fields = _plain(event)
+    if fields is not None:
+        try:
+            kind = fields.pop("event")
+            text = _dumps({"event": kind, **fields})
+        except (KeyError, *_JSON_ERRORS):
+            text = b"\x80"
+        if text.isascii() and b"\x7f" not in text:
+            return text[1:-1]
+    return json.dumps(reference_fields(event), separators=(",", ":")).encode("ascii")[1:-1]
+
+
+def _number(value: object) -> bytes:
+    if type(value) is float and math.isfinite(value):
+        return float.__repr__(value).encode("ascii")  # what json.dumps writes for a float
+    if type(value) is int:
+        return int.__repr__(value).encode("ascii")
+    return json.dumps(value).encode("ascii")
+
+
+def line_bytes(version: int, seq: int, ts: object, fields: bytes, prev: str) -> bytes:
+    """``json.dumps({"v", "seq", "ts", **fields, "prev"}, separators=(",", ":"))``."""
+    return b"".join(
+        (
+            b'{"v":',
+            _number(version),
+            b',"seq":',
+            _number(seq),
+            b',"ts":',
+            _number(ts),
+            b",",
+            fields,
+            b',"prev":"',
+            prev.encode("ascii"),  # hex digits: nothing to escape
+            b'"}',
+        )
+    )
