@@ -301,14 +301,14 @@ def _header_segment(alg: str, kid: str, typ: str) -> bytes:
 
 
 def _has_float(value: object) -> bool:
-    stack = [value]
+    stack: list[Any] = [value]
     while stack:
         v = stack.pop()
         t = type(v)
         if t is dict:
-            stack.extend(v.values())  # type: ignore[attr-defined]
+            stack.extend(v.values())
         elif t is list or t is tuple:
-            stack.extend(v)  # type: ignore[call-overload]
+            stack.extend(v)
         elif t is float:
             return True
     return False

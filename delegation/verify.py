@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import InitVar, dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, NoReturn, SupportsIndex
+from typing import Any, Literal, NamedTuple, NoReturn, SupportsIndex
 
-from ._cache import PairVerdicts, TokenCache
+from ._cache import ChainVerdicts, PairVerdicts, TokenCache
 from ._ids import check_agent_id
 from .audit import (
     AcceptEvent,
@@ -267,6 +267,8 @@ class Verifier:
         self._cache = TokenCache(token_cache)
         # Passing attenuation verdicts of (parent, child) by token ids; off with the cache.
         self._pairs = PairVerdicts(token_cache)
+        # Passing structural verdicts of whole chains (steps 1-4, 6); off with the cache.
+        self._chains = ChainVerdicts(token_cache)
         if type(workers) is not int or not 1 <= workers <= _MAX_WORKERS:
             raise ConfigurationError(f"workers must be an int from 1 to {_MAX_WORKERS}")
         self.workers = workers
@@ -353,12 +355,12 @@ class Verifier:
         trust (``accept`` is the receiving agent's call).
         """
         try:
-            tokens, _ = self._chain_checks(chain, {})
+            tokens, _, shape = self._chain_checks(chain, {})
         except DelegationError:
             raise
         except Exception as exc:  # a check that errors must deny
             raise InternalError(f"verification failed unexpectedly: {type(exc).__name__}") from exc
-        return self._build(chain, tokens, None, None, "chain")
+        return self._build(shape, tokens, None, None, "chain")
 
     def _decide(
         self, event: str, facts: dict[str, Any], run: Callable[[], VerifiedChain]
@@ -393,16 +395,16 @@ class Verifier:
                 RequestFacts, {"tool": request.tool, "resource": request.resource, "args": digest}
             )
         early = self._early_proof(proof)
-        tokens, keys = self._chain_checks(chain, facts, early)
+        tokens, keys, shape = self._chain_checks(chain, facts, early)
         now = self.clock.now()
         self._check_proof(proof, tokens[-1], keys[-1], request, digest, now, facts, early)
-        decision = self._policy(tokens, request, labels, now, "invoke", facts)
-        return self._build(chain, tokens, request, decision, "verify")
+        decision = self._policy(tokens, shape, request, labels, now, "invoke", facts)
+        return self._build(shape, tokens, request, decision, "verify")
 
     def _accept(
         self, chain: Chain | str, labels: Mapping[str, Any] | None, facts: dict[str, Any]
     ) -> VerifiedChain:
-        tokens, _ = self._chain_checks(chain, facts)
+        tokens, _, shape = self._chain_checks(chain, facts)
         leaf: DelegationClaims = tokens[-1].claims
         if leaf.sub != self.audience:
             raise AudienceMismatch(
@@ -411,16 +413,17 @@ class Verifier:
                 claim="sub",
             )
         now = self.clock.now()
-        decision = self._policy(tokens, None, labels, now, "accept", facts)
+        decision = self._policy(tokens, shape, None, labels, now, "accept", facts)
         leaf_id = tokens[-1].token_id
         expires_at = leaf.exp + self.limits.clock_skew
         if not self.replay.first_use(f"accept:{leaf_id}", expires_at=expires_at, now=now):
             raise AlreadyAccepted(f"token {leaf_id} was already accepted", hop=len(tokens) - 1)
-        return self._build(chain, tokens, None, decision, "accept")
+        return self._build(shape, tokens, None, decision, "accept")
 
     def _policy(
         self,
         tokens: list[UnverifiedToken],
+        shape: _Shape,
         request: Request | None,
         labels: Mapping[str, Any] | None,
         now: float,
@@ -428,7 +431,7 @@ class Verifier:
         facts: dict[str, Any],
     ) -> Decision:
         leaf: DelegationClaims = tokens[-1].claims
-        path = _path(tokens)
+        path = shape.path
         context = PolicyContext(
             holder=leaf.sub,
             request=request,
@@ -438,8 +441,8 @@ class Verifier:
             remaining_depth=leaf.dpth,
             task=leaf.task,
             obo=leaf.obo,
-            purpose=_purpose(tokens),
-            capabilities=tuple(leaf.caps),
+            purpose=shape.purpose,
+            capabilities=shape.capabilities,
             time=now,
             action=action,
             delegator=leaf.iss,
@@ -482,11 +485,25 @@ class Verifier:
 
     def _chain_checks(
         self, chain: Chain | str, facts: dict[str, Any], early: _EarlyProof | None = None
-    ) -> tuple[list[UnverifiedToken], list[PublicKey]]:
+    ) -> tuple[list[UnverifiedToken], list[PublicKey], _Shape]:
+        memo_key = _memo_key(chain) if self._chains.size else None
+        if memo_key is not None:
+            now = self.clock.now()
+            entry = self._chains.get(memo_key, now=now)
+            if isinstance(entry, _Structural):
+                if self._still_holds(entry):
+                    # Steps 1-4 and 6 passed for this very text under these settings and
+                    # these registry facts (just looked up again): times and revocation run.
+                    if self.audit is not None:
+                        facts["chain"] = entry.token_facts()
+                    self._check_times(entry.tokens, now)  # 5
+                    self._check_revocation(entry.tokens, entry.shape.revocation_items, now)  # 7
+                    return entry.tokens, entry.keys, entry.shape
+                self._chains.discard(memo_key)
         tokens, keys, fresh = self._parse_chain(chain, facts)  # 1
-        for i, t in enumerate(tokens):  # 2
-            if fresh[i]:  # a cached token passed this check before it was cached
-                self._check_header(t.header, TOKEN_TYP, hop=i)
+        for i, t in enumerate(tokens):  # 2 (also for cached tokens: algorithms may change)
+            self._check_header(t.header, TOKEN_TYP, hop=i)
+            if fresh[i]:
                 self._cache.put(t, keys[i], expires=t.claims.exp + self.limits.clock_skew)
         good = self._signatures_ahead(tokens, keys, early) if self._pool else frozenset()
         self._check_root(tokens[0], good)  # 3
@@ -495,8 +512,30 @@ class Verifier:
         self._check_times(tokens, now)  # 5
         self._check_attenuation(tokens)  # 6
         self._check_receipts(tokens, keys)  # 6, re-authorization evidence
-        self._check_revocation(tokens, keys, now)  # 7
-        return tokens, keys
+        shape = _shape_of(chain, tokens, keys)
+        self._check_revocation(tokens, shape.revocation_items, now)  # 7
+        if memo_key is not None:
+            entry = _Structural(tokens, keys, shape, self, facts.get("chain"))
+            self._chains.put(memo_key, entry, expires=shape.expires_at + self.limits.clock_skew)
+        return tokens, keys, shape
+
+    def _still_holds(self, entry: _Structural) -> bool:
+        """Whether a remembered verdict's settings and registry facts are still those."""
+        if (
+            entry.limits is not self.limits
+            or entry.algorithms != self.algorithms
+            or entry.require_receipts != self.require_receipts
+        ):
+            return False
+        tokens, keys = entry.tokens, entry.keys
+        kid = tokens[0].header["kid"]
+        root_key = self.registry.root_key(tokens[0].claims.iss, kid)
+        if root_key is None or root_key.kid != kid:
+            return False
+        if self.registry.knows_agents:
+            has_key = self.registry.agent_has_key
+            return all(has_key(t.claims.sub, k.kid) for t, k in zip(tokens, keys, strict=True))
+        return True
 
     def _parse_chain(
         self, chain: Chain | str, facts: dict[str, Any]
@@ -695,14 +734,11 @@ class Verifier:
             )
 
     def _check_revocation(
-        self, tokens: list[UnverifiedToken], keys: list[PublicKey], now: float
+        self,
+        tokens: list[UnverifiedToken],
+        items: list[tuple[RevocationKind, str]],
+        now: float,
     ) -> None:
-        items: list[tuple[RevocationKind, str]] = []
-        for t in tokens:
-            items += [("token", t.token_id), ("jti", t.claims.jti)]
-        items.append(("task", tokens[0].claims.task))
-        items.append(("key", tokens[0].header["kid"]))
-        items += [("key", k.kid) for k in keys]
         hit = self.revocations.first_revoked(items, now)
         if hit is not None:
             kind, value = hit
@@ -776,14 +812,14 @@ class Verifier:
 
     def _build(
         self,
-        chain: Chain | str,
+        shape: _Shape,
         tokens: list[UnverifiedToken],
         request: Request | None,
         decision: Decision | None,
         action: Literal["verify", "accept", "chain"],
     ) -> VerifiedChain:
         leaf: DelegationClaims = tokens[-1].claims
-        path = _path(tokens)
+        path = shape.path
         return VerifiedChain(
             holder=leaf.sub,
             path=path,
@@ -792,11 +828,11 @@ class Verifier:
             obo=leaf.obo,
             depth=len(tokens),
             remaining_depth=leaf.dpth,
-            capabilities=tuple(leaf.caps),
-            token_ids=tuple(t.token_id for t in tokens),
-            expires_at=min(t.claims.exp for t in tokens),
-            purpose=_purpose(tokens),
-            chain=chain if isinstance(chain, Chain) else Chain([t.raw for t in tokens]),
+            capabilities=shape.capabilities,
+            token_ids=shape.token_ids,
+            expires_at=shape.expires_at,
+            purpose=shape.purpose,
+            chain=shape.chain,
             request=request,
             decision=decision,
             action=action,
@@ -807,7 +843,8 @@ class Verifier:
     def _record(self, event: str, facts: dict[str, Any], error: DelegationError | None) -> None:
         if self.audit is None:
             return
-        kind = VerifyEvent if event == "verify" else AcceptEvent
+        kind: type[VerifyEvent | AcceptEvent] = VerifyEvent if event == "verify" else AcceptEvent
+        record: VerifyEvent | AcceptEvent
         try:
             if error is None:
                 record = facts_of(kind, {"decision": "allow", "code": "allowed", **facts})
@@ -866,10 +903,66 @@ def _raise(problem: DelegationError | None) -> None:
         raise problem
 
 
-def _path(tokens: list[UnverifiedToken]) -> tuple[str, ...]:
-    return (tokens[0].claims.iss, *(t.claims.sub for t in tokens))
+class _Shape(NamedTuple):
+    """What a verified chain's result and checks read from its tokens, computed once."""
+
+    chain: Chain
+    path: tuple[str, ...]
+    purpose: str | None
+    capabilities: tuple[Capability, ...]
+    token_ids: tuple[str, ...]
+    expires_at: int
+    revocation_items: list[tuple[RevocationKind, str]]
 
 
-def _purpose(tokens: list[UnverifiedToken]) -> str | None:
-    # The newest stated purpose is the one the holder acts under.
-    return next((t.claims.pur for t in reversed(tokens) if t.claims.pur), None)
+def _shape_of(chain: Chain | str, tokens: list[UnverifiedToken], keys: list[PublicKey]) -> _Shape:
+    items: list[tuple[RevocationKind, str]] = []
+    for t in tokens:
+        items += [("token", t.token_id), ("jti", t.claims.jti)]
+    items.append(("task", tokens[0].claims.task))
+    items.append(("key", tokens[0].header["kid"]))
+    items += [("key", k.kid) for k in keys]
+    return _Shape(
+        chain=chain if isinstance(chain, Chain) else Chain([t.raw for t in tokens]),
+        path=(tokens[0].claims.iss, *(t.claims.sub for t in tokens)),
+        # The newest stated purpose is the one the holder acts under.
+        purpose=next((t.claims.pur for t in reversed(tokens) if t.claims.pur), None),
+        capabilities=tuple(tokens[-1].claims.caps),
+        token_ids=tuple(t.token_id for t in tokens),
+        expires_at=min(t.claims.exp for t in tokens),
+        revocation_items=items,
+    )
+
+
+def _memo_key(chain: object) -> object | None:
+    """The chain's text or token tuple (exact types only), or None: not memoised."""
+    if type(chain) is str:
+        return chain
+    if type(chain) is Chain:
+        return chain.tokens
+    return None
+
+
+class _Structural:
+    """A chain's passing structural verdict and what it relied on (``ChainVerdicts``)."""
+
+    __slots__ = ("_facts", "algorithms", "keys", "limits", "require_receipts", "shape", "tokens")
+
+    def __init__(
+        self,
+        tokens: list[UnverifiedToken],
+        keys: list[PublicKey],
+        shape: _Shape,
+        verifier: Verifier,
+        facts: tuple[TokenFacts, ...] | None,
+    ) -> None:
+        self.tokens, self.keys, self.shape = tokens, keys, shape
+        self.limits = verifier.limits
+        self.algorithms = verifier.algorithms
+        self.require_receipts = verifier.require_receipts
+        self._facts = facts
+
+    def token_facts(self) -> tuple[TokenFacts, ...]:
+        if self._facts is None:
+            self._facts = tuple(TokenFacts.of_token(t) for t in self.tokens)
+        return self._facts
