@@ -7,6 +7,7 @@ hold), so mistakes surface at the hand-off rather than at the far end.
 
 from __future__ import annotations
 
+import functools
 import threading
 import warnings
 from collections.abc import Iterable, Mapping
@@ -76,6 +77,12 @@ def _public(key: Mapping[str, Any] | PublicKey | AgentKey) -> PublicKey:
     if isinstance(key, PublicKey):
         return key
     return PublicKey.from_jwk(dict(key))
+
+
+@functools.lru_cache(maxsize=256)
+def _confirmation(key: PublicKey) -> Confirmation:
+    # One per key (PublicKey objects are memoised by their JWK), validated once.
+    return Confirmation.model_validate({"jwk": key.jwk})
 
 
 class Delegator:
@@ -292,7 +299,8 @@ class Delegator:
                 SecurityWarning,
                 stacklevel=3,
             )
-        jwk = _public(to_key).jwk  # built by PublicKey from a checked key: strings only
+        pub = _public(to_key)
+        jwk = pub.jwk  # built by PublicKey from a checked key: strings only
         # In DelegationClaims' field order, absent optional claims left out, caps last
         # (what to_payload writes); every value is validated just below.
         payload: dict[str, Any] = {
@@ -318,7 +326,7 @@ class Delegator:
             payload["rcpt"] = rcpt
         try:
             claims = DelegationClaims.model_validate(
-                {**payload, "cnf": Confirmation.model_construct(jwk=jwk), "caps": caps}
+                {**payload, "cnf": _confirmation(pub), "caps": caps}
             )
         except ValueError as exc:  # pydantic ValidationError: a bad task/obo/purpose
             raise InvalidInput(f"cannot mint: {exc.errors()[0]['msg']}") from None  # type: ignore[attr-defined]
