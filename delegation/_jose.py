@@ -43,7 +43,7 @@ def b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/!!!")
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 # Low bits of the last character that carry no data, by len % 4; they must be zero.
 _SPARE_BITS = {2: 0x0F, 3: 0x03}
@@ -60,15 +60,15 @@ def b64url_decode(text: str, *, what: str = "segment") -> bytes:
     delegation.errors.MalformedError: x is not canonical base64url
     """
     rem = len(text) % 4
-    # strict a2b_base64 refuses anything outside the alphabet once -_ become +/,
-    # so only the standard alphabet's own specials need refusing here.
-    if rem == 1 or "+" in text or "/" in text or "=" in text or not text.isascii():
+    if rem == 1:
         raise MalformedError(f"{what} is not unpadded base64url")
+    # One translation: -_ become +/, and the standard alphabet's own specials (+ / =)
+    # become "!", which strict a2b_base64 refuses like anything else outside the alphabet.
     try:
         raw = binascii.a2b_base64(
             text.encode("ascii").translate(_TO_STANDARD) + b"=" * (-rem % 4), strict_mode=True
         )
-    except binascii.Error:
+    except (binascii.Error, UnicodeEncodeError):
         raise MalformedError(f"{what} is not unpadded base64url") from None
     # Unused low bits in the last character would give one value several spellings.
     if rem and _ALPHABET.index(text[-1]) & _SPARE_BITS[rem]:

@@ -81,7 +81,7 @@ class ChainSteps:
                     self._check_revocation(entry.tokens, entry.shape.revocation_items, now)  # 7
                     return entry.tokens, entry.keys, entry.shape
                 self._chains.discard(key)
-        tokens, keys, fresh = self._parse_chain(chain, facts)  # 1
+        tokens, keys, fresh, parsed = self._parse_chain(chain, facts)  # 1
         for i, t in enumerate(tokens):  # 2 (also for cached tokens: algorithms may change)
             self._check_header(t.header, TOKEN_TYP, hop=i)
             if fresh[i]:
@@ -93,7 +93,7 @@ class ChainSteps:
         self._check_times(tokens, now)  # 5
         self._check_attenuation(tokens)  # 6
         self._check_receipts(tokens, keys)  # 6, re-authorization evidence
-        shape = shape_of(chain, tokens, keys)
+        shape = shape_of(parsed, tokens, keys)
         self._check_revocation(tokens, shape.revocation_items, now)  # 7
         if key is not None:
             entry = Structural(tokens, keys, shape, self, facts.get("chain"))
@@ -120,7 +120,7 @@ class ChainSteps:
 
     def _parse_chain(
         self, chain: Chain | str, facts: dict[str, Any]
-    ) -> tuple[list[UnverifiedToken], list[PublicKey], list[bool]]:
+    ) -> tuple[list[UnverifiedToken], list[PublicKey], list[bool], Chain]:
         if isinstance(chain, str):
             if len(chain) > self.limits.max_chain_length * (self.limits.max_token_bytes + 1):
                 raise OversizedError("chain text is over the size limit")
@@ -144,7 +144,7 @@ class ChainSteps:
             keys.append(cached[1])
         if self.audit is not None:
             facts["chain"] = tuple(TokenFacts.of_token(t) for t in tokens)
-        return tokens, keys, fresh
+        return tokens, keys, fresh, chain
 
     def _parse_token(self, raw: str, i: int) -> tuple[UnverifiedToken, PublicKey]:
         try:
@@ -354,7 +354,7 @@ class Shape(NamedTuple):
     revocation_items: list[tuple[RevocationKind, str]]
 
 
-def shape_of(chain: Chain | str, tokens: list[UnverifiedToken], keys: list[PublicKey]) -> Shape:
+def shape_of(chain: Chain, tokens: list[UnverifiedToken], keys: list[PublicKey]) -> Shape:
     items: list[tuple[RevocationKind, str]] = []
     for t in tokens:
         items += [("token", t.token_id), ("jti", t.claims.jti)]
@@ -362,7 +362,7 @@ def shape_of(chain: Chain | str, tokens: list[UnverifiedToken], keys: list[Publi
     items.append(("key", tokens[0].header["kid"]))
     items += [("key", k.kid) for k in keys]
     return Shape(
-        chain=chain if isinstance(chain, Chain) else Chain([t.raw for t in tokens]),
+        chain=chain,
         path=(tokens[0].claims.iss, *(t.claims.sub for t in tokens)),
         # The newest stated purpose is the one the holder acts under.
         purpose=next((t.claims.pur for t in reversed(tokens) if t.claims.pur), None),
