@@ -76,16 +76,16 @@ def _cap_wire(cap: Capability) -> dict[str, Any] | None:
     return wire
 
 
+_SIMPLE = frozenset({str, int, bool})
+
+
 def _plain(model: BaseModel) -> dict[str, Any] | None:
     """``model_dump(mode="json", exclude_none=True)`` for plain values, else None."""
-    out: dict[str, Any] = {}
-    for name, value in model.__dict__.items():
+    out = {name: value for name, value in model.__dict__.items() if value is not None}
+    for name in [name for name, value in out.items() if type(value) not in _SIMPLE]:
+        value = out[name]
         t = type(value)
-        if t is str or t is int or t is bool:
-            out[name] = value
-        elif value is None:
-            continue
-        elif t is tuple:
+        if t is tuple:
             items: list[Any] = []
             for x in value:
                 if type(x) is str:
@@ -108,10 +108,8 @@ def _plain(model: BaseModel) -> dict[str, Any] | None:
             if facts is None:
                 return None
             out[name] = facts
-        elif t is dict and _plain_json(value):
-            out[name] = value
-        else:  # floats (spelt alike only in part), anything unusual: the reference way
-            return None
+        elif t is not dict or not _plain_json(value):
+            return None  # floats (spelt alike only in part), anything unusual: the reference way
     return out
 
 
