@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 from ._cache import ChainVerdicts, PairVerdicts, TokenCache
-from ._sigpool import Batch, EarlyProof
+from ._sigpool import EarlyProof, SigStream
 from .audit import AuditSink, TokenFacts
 from .capabilities import Capability
 from .checks import (
@@ -81,12 +81,17 @@ class ChainSteps:
                     self._check_revocation(entry.tokens, entry.shape.revocation_items, now)  # 7
                     return entry.tokens, entry.keys, entry.shape
                 self._chains.discard(key)
-        tokens, keys, fresh, parsed = self._parse_chain(chain, facts)  # 1
-        for i, t in enumerate(tokens):  # 2 (also for cached tokens: algorithms may change)
-            self._check_header(t.header, TOKEN_TYP, hop=i)
-            if fresh[i]:
-                self._cache.put(t, keys[i], expires=t.claims.exp + self.limits.clock_skew)
-        good = self._signatures_ahead(tokens, keys, early) if self._pool else frozenset()
+        stream = SigStream(self._pool, self.workers) if self._pool is not None else None
+        try:
+            tokens, keys, fresh, parsed = self._parse_chain(chain, facts, stream)  # 1
+            for i, t in enumerate(tokens):  # 2 (also for cached tokens: algorithms may change)
+                self._check_header(t.header, TOKEN_TYP, hop=i)
+                if fresh[i]:
+                    self._cache.put(t, keys[i], expires=t.claims.exp + self.limits.clock_skew)
+            good = self._signatures(stream, keys, early) if stream is not None else frozenset()
+        finally:
+            if stream is not None:
+                stream.close()
         self._check_root(tokens[0], good)  # 3
         self._check_links(tokens, keys, good)  # 4
         now = self.clock.now()
@@ -119,7 +124,7 @@ class ChainSteps:
         return True
 
     def _parse_chain(
-        self, chain: Chain | str, facts: dict[str, Any]
+        self, chain: Chain | str, facts: dict[str, Any], stream: SigStream | None = None
     ) -> tuple[list[UnverifiedToken], list[PublicKey], list[bool], Chain]:
         if isinstance(chain, str):
             if len(chain) > self.limits.max_chain_length * (self.limits.max_token_bytes + 1):
@@ -142,6 +147,8 @@ class ChainSteps:
                 cached = self._parse_token(raw, i)
             tokens.append(cached[0])
             keys.append(cached[1])
+            if stream is not None:  # its signature is checked while the next one is parsed
+                self._queue_signature(stream, i, tokens[i], keys[i - 1] if i else None)
         if self.audit is not None:
             facts["chain"] = tuple(TokenFacts.of_token(t) for t in tokens)
         return tokens, keys, fresh, chain
@@ -173,47 +180,38 @@ class ChainSteps:
     def _check_header(self, header: Mapping[str, Any], typ: str, *, hop: int | None) -> None:
         raise_problem(header_problem(header, typ, hop=hop, algorithms=self.algorithms))
 
-    def _signatures_ahead(
-        self, tokens: list[UnverifiedToken], keys: list[PublicKey], early: EarlyProof | None
-    ) -> frozenset[int]:
-        """Check the chain's (and an early-parsed proof's) signatures on the pool.
+    def _queue_signature(
+        self, stream: SigStream, i: int, t: UnverifiedToken, key: PublicKey | None
+    ) -> None:
+        """Queue token ``i``'s signature under the key the sequential checks will use
+        (the registered root key for token 0, else the parent's ``cnf``). A kid or alg
+        mismatch, which ``signature_problem`` refuses before verifying, gets no job."""
+        kid = t.header.get("kid")
+        if not isinstance(kid, str):
+            return
+        if i == 0:
+            iss = t.claims.iss
+            key = self.registry.root_key(iss, kid) if self.registry.is_root(iss) else None
+        if key is None or key.kid != kid or t.header.get("alg") != key.alg:
+            return
+        if not self._cache.verified(t.raw, key.kid):
+            stream.add(i, key, t)
 
-        Returns the hops (``-1``: the proof) whose signature verified under the key the
-        sequential checks will use. Only the verdict of ``key.verify`` is computed ahead:
-        the checks then run in their usual order, and a signature that failed here is
-        verified again there, so codes, messages and hops are those of ``workers=1``.
-        """
-        jobs: list[tuple[int, PublicKey, UnverifiedToken]] = []
-        root: DelegationClaims = tokens[0].claims
-        root_key = (
-            self.registry.root_key(root.iss, tokens[0].header["kid"])
-            if self.registry.is_root(root.iss)
-            else None
-        )
-        for i, t in enumerate(tokens):
-            key = root_key if i == 0 else keys[i - 1]
-            if key is not None and not self._cache.verified(t.raw, key.kid):
-                jobs.append((i, key, t))
+    def _signatures(
+        self, stream: SigStream, keys: list[PublicKey], early: EarlyProof | None
+    ) -> frozenset[int]:
+        """The hops (``-1``: the proof) whose signature verified under the key the
+        sequential checks will use; the checks then run in their usual order, and a
+        signature that failed here is verified again there, so codes, messages and hops
+        are those of ``workers=1``."""
         if early is not None:
-            jobs.append((-1, keys[-1], early.token))
-        # signature_problem refuses a kid or alg mismatch before verifying: no job for those
-        jobs = [
-            j
-            for j in jobs
-            if j[2].header.get("kid") == j[1].kid and j[2].header.get("alg") == j[1].alg
-        ]
-        pool = self._pool
-        if pool is None or len(jobs) < 2:
-            return frozenset()
-        batch = Batch(jobs)
-        for _ in range(min(self.workers, len(jobs)) - 1):
-            pool.submit(batch.work)
-        batch.work()  # the caller takes jobs too, and all of them if no worker starts
-        batch.done.wait()
-        good = [jobs[k][0] for k, ok in enumerate(batch.results) if ok]
+            p = early.token
+            if p.header.get("kid") == keys[-1].kid and p.header.get("alg") == keys[-1].alg:
+                stream.add(-1, keys[-1], p)
+        good = stream.finish()
         if early is not None and -1 in good:
             early.verified, early.key_kid = True, keys[-1].kid
-        return frozenset(good)
+        return good
 
     def _check_signature(
         self,
