@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from .keys import PublicKey
 from .tokens import UnverifiedToken
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["EarlyProof", "SigStream"]
 

@@ -12,8 +12,7 @@ with what the verdict relied on; times and revocation run on every call.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._cache import ChainVerdicts, PairVerdicts, TokenCache
 from ._sigpool import EarlyProof, SigStream
@@ -44,6 +43,9 @@ from .limits import Limits
 from .registry import Registry
 from .stores import RevocationKind, RevocationStore
 from .tokens import TOKEN_TYP, Chain, DelegationClaims, UnverifiedToken, parse_jws
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["ChainSteps", "Shape", "raise_problem", "with_hop"]
 

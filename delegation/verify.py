@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._cache import ChainVerdicts, PairVerdicts, TokenCache
 from ._ids import check_agent_id
@@ -64,6 +63,9 @@ from .tokens import (
     UnverifiedToken,
     parse_jws,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["VerifiedChain", "Verifier"]
 
@@ -169,6 +171,8 @@ class Verifier(ChainSteps):
         self.workers = workers
         self._pool: ThreadPoolExecutor | None = None
         if workers > 1:  # the calling thread is one of the workers
+            from concurrent.futures import ThreadPoolExecutor  # only with a pool
+
             self._pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="delegation-verify")
             self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False)
 
