@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from .capabilities import Capability
 from .errors import ConfigurationError
 
-__all__ = ["event_json", "line_bytes", "reference_fields"]
+__all__ = ["event_json", "line_bytes", "reference_fields", "remember_plain"]
 
 _dumps = orjson.dumps
 _JSON_ERRORS = (TypeError, orjson.JSONEncodeError)
@@ -78,9 +78,32 @@ def _cap_wire(cap: Capability) -> dict[str, Any] | None:
 
 _SIMPLE = frozenset({str, int, bool})
 
+# Facts whose plain form their builder already knew (``TokenFacts.of_token``): by identity,
+# each kept with its object; a verification encodes its facts right after building them.
+_KNOWN: dict[int, tuple[BaseModel, dict[str, Any]]] = {}
+_MAX_KNOWN = 256
+
+
+def remember_plain(model: BaseModel, values: dict[str, Any]) -> None:
+    """Note the plain form of ``model`` built from ``values`` (its fields, in order, of
+    the types ``of_token`` gives: strings, ints, bools, None, capabilities)."""
+    out = {name: value for name, value in values.items() if value is not None}
+    caps = out.get("caps")
+    if caps is not None:
+        wires = [_cap_wire(c) if isinstance(c, Capability) else None for c in caps]
+        if any(w is None for w in wires):
+            return
+        out["caps"] = wires
+    if len(_KNOWN) >= _MAX_KNOWN:
+        _KNOWN.clear()
+    _KNOWN[id(model)] = (model, out)
+
 
 def _plain(model: BaseModel) -> dict[str, Any] | None:
     """``model_dump(mode="json", exclude_none=True)`` for plain values, else None."""
+    known = _KNOWN.get(id(model))
+    if known is not None and known[0] is model:
+        return known[1]
     out = {name: value for name, value in model.__dict__.items() if value is not None}
     for name in [name for name, value in out.items() if type(value) not in _SIMPLE]:
         value = out[name]

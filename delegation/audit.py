@@ -38,7 +38,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, ValidationError
 from pydantic_core import PydanticUndefined, from_json
 
-from ._audit_encode import event_json, line_bytes, reference_fields
+from ._audit_encode import event_json, line_bytes, reference_fields, remember_plain
 from ._jose import b64url_decode, b64url_encode
 from .capabilities import Capability
 from .clock import Clock, or_system_clock
@@ -154,7 +154,9 @@ class TokenFacts(_Fact):
             "caps": tuple(c.caps),
             "receipt": c.rcpt is not None,
         }
-        return _construct(cls, set(values), values)
+        facts = _construct(cls, set(values), values)
+        remember_plain(facts, values)  # its JSON form, for a sink about to write it
+        return facts
 
 
 class _Signed(_Fact):
