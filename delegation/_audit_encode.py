@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from .capabilities import Capability
 from .errors import ConfigurationError
+from .tokens import cap_wire, plain_json
 
 __all__ = ["event_json", "line_bytes", "reference_fields", "remember_plain"]
 
@@ -38,45 +39,14 @@ def reference_fields(event: object) -> dict[str, Any]:
     return {"event": fields.pop("event"), **fields}
 
 
-def _plain_json(value: object) -> bool:
-    """Whether ``value`` holds only str-keyed objects, lists, strings, ints, bools, null."""
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        t = type(v)
-        if t is dict:
-            for k in v:  # type: ignore[attr-defined]
-                if type(k) is not str:
-                    return False
-            stack.extend(v.values())  # type: ignore[attr-defined]
-        elif t is list:
-            stack.extend(v)  # type: ignore[arg-type]
-        elif t is not str and t is not int and t is not bool and v is not None:
-            return False
-    return True
-
-
-# Capability objects are shared (tokens' capabilities are memoised by their JSON): their
-# wire forms, by identity, each kept with its object so that the id stays its own.
-_WIRES: dict[int, tuple[Capability, dict[str, Any] | None]] = {}
-_MAX_WIRES = 4096
+_SIMPLE = frozenset({str, int, bool})
 
 
 def _cap_wire(cap: Capability) -> dict[str, Any] | None:
     """The capability's wire form if it is plain JSON, else None."""
-    hit = _WIRES.get(id(cap))
-    if hit is not None and hit[0] is cap:
-        return hit[1]
-    wire: dict[str, Any] | None = cap.to_wire()
-    if wire is not None and "constraints" in wire and not _plain_json(wire["constraints"]):
-        wire = None
-    if len(_WIRES) >= _MAX_WIRES:
-        _WIRES.clear()
-    _WIRES[id(cap)] = (cap, wire)
-    return wire
+    wire, plain = cap_wire(cap)
+    return wire if plain else None
 
-
-_SIMPLE = frozenset({str, int, bool})
 
 # Facts whose plain form their builder already knew (``TokenFacts.of_token``): by identity,
 # each kept with its object; a verification encodes its facts right after building them.
@@ -131,7 +101,7 @@ def _plain(model: BaseModel) -> dict[str, Any] | None:
             if facts is None:
                 return None
             out[name] = facts
-        elif t is not dict or not _plain_json(value):
+        elif t is not dict or not plain_json(value):
             return None  # floats (spelt alike only in part), anything unusual: the reference way
     return out
 

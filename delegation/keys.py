@@ -339,6 +339,8 @@ class AgentKey:
         (``cryptography``); Ed25519 is deterministic, so both give the same bytes.
         ``backend`` forces one (tests, benchmarks).
         """
+        if backend is None and self._nacl_sk and _nacl_sign is not None:  # the usual way
+            return _nacl_sign(data, self._nacl_sk)[:64]
         if isinstance(self._private, ed25519.Ed25519PrivateKey):
             if (backend or ED25519_BACKEND) == "nacl":
                 if _nacl_sign is None or not self._nacl_sk:

@@ -46,6 +46,7 @@ from .tokens import (
     DelegationClaims,
     ReceiptClaims,
     UnverifiedToken,
+    cap_wire,
     encode_jws,
     parse_jws,
 )
@@ -141,7 +142,7 @@ class Delegator:
         task = task or f"task-{new_jti()}"
         children = _caps(caps)
         ttl, elevation = self._governed_ttl(now, ttl, task, to, children)
-        payload = self._claims(
+        payload, float_free = self._claims(
             now=now,
             to=to,
             to_key=to_key,
@@ -157,9 +158,9 @@ class Delegator:
             parent=None,
             hop=0,
         )
-        token = self._sign(TOKEN_TYP, payload)
+        token = self._sign(TOKEN_TYP, payload, float_free=float_free)
         self._record("mint", token, elevation)
-        return Chain([token])
+        return Chain._of_minted((token,))
 
     def delegate(
         self,
@@ -207,7 +208,7 @@ class Delegator:
         depth = parent.dpth - 1 if depth is None else depth
         children = _caps(caps)
         ttl, elevation = self._governed_ttl(now, ttl, parent.task, to, children)
-        payload = self._claims(
+        payload, float_free = self._claims(
             now=now,
             to=to,
             to_key=to_key,
@@ -223,9 +224,9 @@ class Delegator:
             parent=parent,
             hop=len(chain),
         )
-        token = self._sign(TOKEN_TYP, payload)
+        token = self._sign(TOKEN_TYP, payload, float_free=float_free)
         self._record("delegate", token, elevation)
-        return Chain([*chain.tokens, token])
+        return Chain._of_minted((*chain.tokens, token))
 
     def _governed_ttl(
         self, now: int, ttl: int, task: str, to: str, caps: list[Capability]
@@ -279,9 +280,10 @@ class Delegator:
         rcpt: str | None,
         parent: DelegationClaims | None,
         hop: int,
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], bool]:
         """The payload of the new hop (``DelegationClaims.to_payload`` of its validated
-        claims, built directly); refused when verification would refuse the claims."""
+        claims, built directly) and whether its capabilities hold no float; refused when
+        verification would refuse the claims."""
         check_agent_id(to, what="delegatee id", error=InvalidInput)
         if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
             raise LifetimeExceeded(f"ttl must be a positive number of seconds, not {ttl!r}")
@@ -337,8 +339,9 @@ class Delegator:
         )
         if problem is not None:
             raise problem
-        payload["caps"] = [c.to_wire() for c in caps]
-        return payload
+        wires = [cap_wire(c) for c in caps]  # shared forms, only read from here on
+        payload["caps"] = [wire for wire, _ in wires]
+        return payload, all(plain for _, plain in wires)
 
     # --- proofs and receipts --- #
 
@@ -417,8 +420,8 @@ class Delegator:
             raise HolderMismatch("this key is not the key the chain is bound to (cnf)")
         return leaf
 
-    def _sign(self, typ: str, payload: dict[str, Any]) -> str:
-        token = encode_jws(self.key, typ, payload)
+    def _sign(self, typ: str, payload: dict[str, Any], *, float_free: bool = False) -> str:
+        token = encode_jws(self.key, typ, payload, float_free=float_free)
         if len(token) > self.limits.max_token_bytes:
             raise OversizedError(
                 f"token is {len(token)} bytes, over the {self.limits.max_token_bytes}-byte limit"

@@ -314,7 +314,45 @@ def _has_float(value: object) -> bool:
     return False
 
 
-def _payload_json(payload: dict[str, Any]) -> bytes:
+def plain_json(value: object) -> bool:
+    """Whether ``value`` holds only str-keyed objects, lists, strings, ints, bools, null."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is dict:
+            for k in v:  # type: ignore[attr-defined]
+                if type(k) is not str:
+                    return False
+            stack.extend(v.values())  # type: ignore[attr-defined]
+        elif t is list:
+            stack.extend(v)  # type: ignore[arg-type]
+        elif t is not str and t is not int and t is not bool and v is not None:
+            return False
+    return True
+
+
+# Capability objects are shared (tokens' capabilities are memoised by their JSON, callers
+# reuse theirs): their wire forms by identity, each kept with its object (its id stays its).
+_WIRES: dict[int, tuple[Capability, dict[str, Any], bool]] = {}
+_MAX_WIRES = 4096
+
+
+def cap_wire(cap: Capability) -> tuple[dict[str, Any], bool]:
+    """``cap.to_wire()``, shared (read it, do not change it), and whether its constraints
+    are plain JSON (str-keyed objects, lists, strings, ints, booleans, null: no float)."""
+    hit = _WIRES.get(id(cap))
+    if hit is not None and hit[0] is cap:
+        return hit[1], hit[2]
+    wire = cap.to_wire()
+    plain = "constraints" not in wire or plain_json(wire["constraints"])
+    if len(_WIRES) >= _MAX_WIRES:
+        _WIRES.clear()
+    _WIRES[id(cap)] = (cap, wire, plain)
+    return wire, plain
+
+
+def _payload_json(payload: dict[str, Any], float_free: bool = False) -> bytes:
     """Compact JSON exactly as ``json.dumps(separators=(",", ":"), ensure_ascii=True)``.
 
     orjson writes the same bytes for ASCII text without DEL, integers and containers;
@@ -327,20 +365,24 @@ def _payload_json(payload: dict[str, Any]) -> bytes:
         body: bytes = _orjson_dumps(payload)
     except (TypeError, orjson.JSONEncodeError):
         body = b"\x80"  # not ASCII: the stdlib path below
-    if not body.isascii() or b"\x7f" in body or _has_float(payload.get("caps")):
+    if (
+        not body.isascii()
+        or b"\x7f" in body
+        or (not float_free and _has_float(payload.get("caps")))
+    ):
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     return body
 
 
-def encode_jws(key: Signer, typ: str, payload: dict[str, Any]) -> str:
+def encode_jws(key: Signer, typ: str, payload: dict[str, Any], *, float_free: bool = False) -> str:
     """Sign ``payload`` as a compact JWS with header ``{alg, kid, typ}``.
 
     The bytes are those pyjwt writes (sorted header keys, compact ASCII JSON); the
-    interop tests decode every token we mint with pyjwt and joserfc.
+    interop tests decode every token we mint with pyjwt and joserfc. ``float_free``: the
+    caller knows that the capabilities hold no float (``cap_wire`` said so).
     """
-    signing_input = (
-        _header_segment(key.alg, key.kid, typ) + b"." + _b64_bytes(_payload_json(payload))
-    )
+    body = _payload_json(payload, float_free)
+    signing_input = _header_segment(key.alg, key.kid, typ) + b"." + _b64_bytes(body)
     return (signing_input + b"." + _b64_bytes(key.sign(signing_input))).decode("ascii")
 
 
@@ -374,6 +416,16 @@ class Chain:
                     f"chain element {i} is not a compact JWS (header.payload.signature)", hop=i
                 )
         object.__setattr__(self, "_tokens", toks)
+
+    @classmethod
+    def _of_minted(cls, tokens: tuple[str, ...]) -> Chain:
+        # A Delegator's result: a chain it held (checked) and the compact JWS it just
+        # encoded; within the ceiling, since minting refuses longer chains before signing.
+        if not 0 < len(tokens) <= _MAX_CHAIN_TOKENS:
+            return cls(tokens)
+        chain = object.__new__(cls)
+        object.__setattr__(chain, "_tokens", tokens)
+        return chain
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Chain is immutable")
