@@ -595,8 +595,8 @@ def _line_hash(line: bytes) -> str:
 _APPEND_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
 
-def _file_state(st: os.stat_result) -> tuple[int, int, int, int]:
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+def _file_state(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size
 
 
 def _last_line_of(fd: int, end: int) -> bytes | None:
@@ -684,9 +684,10 @@ class JsonlAudit:
         self._synced = 0
         self._syncing = False
         # (file state after our last write, its seq, its hash): while the file is as we
-        # left it (same inode, size and mtime: no other writer appended), the next record
-        # follows ours without reading the file back.
-        self._tail: tuple[tuple[int, int, int, int], int, str] | None = None
+        # left it (same inode and size: every writer appends under the lock, so another
+        # writer's record would have grown it), the next record follows ours without
+        # reading the file back.
+        self._tail: tuple[tuple[int, int, int], int, str] | None = None
 
     def _line(self, seq: int, fields: bytes, prev: str) -> bytes:
         body = line_bytes(SCHEMA_VERSION, seq, self._clock.now(), fields, prev)
@@ -732,7 +733,8 @@ class JsonlAudit:
                 with self._sync:
                     self._written += 1
                     ticket = self._written
-            self._tail = (_file_state(os.fstat(fd)), seq, _line_hash(line))
+            end = (seen.st_dev, seen.st_ino, seen.st_size + len(line))  # appended under the lock
+            self._tail = (end, seq, _line_hash(line))
             return ticket
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
