@@ -15,7 +15,6 @@ re-authorizes the request under its own policy; every decision is recorded.
 
 from __future__ import annotations
 
-import importlib.metadata as _metadata
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
@@ -83,6 +82,10 @@ _LAZY = {"CedarPolicy": ".policy.cedar", "RulesPolicy": ".policy.rules"}
 
 
 def __getattr__(name: str) -> _Any:
+    if name == "__version__":  # importlib.metadata (and email parsing) only when asked
+        value = _version()
+        globals()[name] = value
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'delegation' has no attribute {name!r}")
@@ -97,10 +100,18 @@ if _TYPE_CHECKING:
     from .policy.cedar import CedarPolicy
     from .policy.rules import RulesPolicy
 
-try:
-    __version__ = _metadata.version("delegation")
-except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("delegation")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree
+        return "0.0.0"
+
+
+if _TYPE_CHECKING:
+    __version__: str
 
 __all__ = [
     "ActMismatch",

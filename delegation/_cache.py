@@ -24,7 +24,7 @@ from collections import OrderedDict
 from .keys import PublicKey
 from .tokens import UnverifiedToken
 
-__all__ = ["PairVerdicts", "TokenCache"]
+__all__ = ["ChainVerdicts", "PairVerdicts", "TokenCache"]
 
 
 class _Entry:
@@ -141,3 +141,68 @@ class PairVerdicts:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+
+
+class ChainVerdicts:
+    """Passing structural verdicts of whole chains (steps 1-4 and 6), by chain text.
+
+    What a verdict depends on besides the text is stored with it and compared on every
+    lookup by the verifier: the limits, algorithms and receipt requirement in force, and
+    the registry facts it used (the root's key, each hop's registered key), which are
+    looked up again on every call. Time, revocation, replay and policy are never kept.
+    Admitted on a chain's second sighting, like tokens; an entry leaves at its chain's
+    expiry or when the least recently used one must make room. Bounded, thread-safe.
+
+    >>> v = ChainVerdicts(2); v.put("c", "entry", expires=10.0); v.put("c", "entry", expires=10.0)
+    >>> v.get("c", now=5.0), v.get("c", now=10.0)
+    ('entry', None)
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[object, tuple[object, float]] = OrderedDict()
+        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, key: object, *, now: float) -> object | None:
+        """The entry for ``key`` if admitted and not expired."""
+        if not self.size:
+            return None
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is None:
+                return None
+            if now >= hit[1]:
+                del self._data[key]
+                return None
+            self._data.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: object, entry: object, *, expires: float) -> None:
+        """Remember a chain that passed steps 1-6 (on its second sighting)."""
+        if not self.size:
+            return
+        with self._lock:
+            mark = hash(key)
+            if mark not in self._seen:
+                self._seen[mark] = None
+                while len(self._seen) > 4 * self.size:
+                    self._seen.popitem(last=False)
+                return
+            del self._seen[mark]
+            self._data[key] = (entry, expires)
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def discard(self, key: object) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._seen.clear()

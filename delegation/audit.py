@@ -23,6 +23,7 @@ from the end (truncation) leaves a valid signed log: only a head hash kept elsew
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -31,12 +32,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Annotated, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, ValidationError
-from pydantic_core import from_json
+from pydantic_core import PydanticUndefined, from_json
 
+from ._audit_encode import event_json, line_bytes, reference_fields, remember_plain
 from ._jose import b64url_decode, b64url_encode
 from .capabilities import Capability
 from .clock import Clock, or_system_clock
@@ -136,22 +138,25 @@ class TokenFacts(_Fact):
             except Exception:  # an unusable key binds nothing that can be named
                 cnf_kid = None
         kid = t.header.get("kid")
-        return cls.model_construct(
-            token_id=t.token_id,
-            parent=c.prf,
-            iss=c.iss,
-            sub=c.sub,
-            jti=c.jti,
-            kid=kid if isinstance(kid, str) else None,
-            cnf_kid=cnf_kid,
-            task=c.task,
-            obo=c.obo,
-            iat=c.iat,
-            exp=c.exp,
-            dpth=c.dpth,
-            caps=tuple(c.caps),
-            receipt=c.rcpt is not None,
-        )
+        values = {  # every field, in order: what model_construct would build, quicker
+            "token_id": t.token_id,
+            "parent": c.prf,
+            "iss": c.iss,
+            "sub": c.sub,
+            "jti": c.jti,
+            "kid": kid if isinstance(kid, str) else None,
+            "cnf_kid": cnf_kid,
+            "task": c.task,
+            "obo": c.obo,
+            "iat": c.iat,
+            "exp": c.exp,
+            "dpth": c.dpth,
+            "caps": tuple(c.caps),
+            "receipt": c.rcpt is not None,
+        }
+        facts = _construct(cls, set(values), values)
+        remember_plain(facts, values)  # its JSON form, for a sink about to write it
+        return facts
 
 
 class _Signed(_Fact):
@@ -300,6 +305,22 @@ def _construct(cls: type[_M], fields_set: set[str], values: dict[str, Any]) -> _
     return obj
 
 
+@functools.cache
+def _defaults(cls: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
+    if any(f.default_factory is not None for f in cls.model_fields.values()):
+        raise TypeError(f"{cls.__name__}: a default factory would be shared")  # none has one
+    return tuple((name, f.default) for name, f in cls.model_fields.items())
+
+
+def facts_of(cls: type[_M], values: dict[str, Any]) -> _M:
+    """``cls.model_construct(**values)`` for trusted values (the verifier's and minter's
+    own facts), unknown names dropped, defaults filled in: quicker, the same object."""
+    full = {name: values.get(name, default) for name, default in _defaults(cls)}
+    if PydanticUndefined in full.values():  # a required field not given: as model_construct
+        full = {k: v for k, v in full.items() if v is not PydanticUndefined}
+    return _construct(cls, values.keys() & full.keys(), full)
+
+
 def _str_fields(raw: object, model: type[_M], names: tuple[str, ...]) -> _M | None:
     """``model`` of a JSON object whose members ``names`` are all strings, else None."""
     if type(raw) is not dict:
@@ -397,10 +418,7 @@ class AuditRecord:
 
 
 def _wire(event: AuditEvent) -> dict[str, Any]:
-    if not isinstance(event, BaseModel) or not hasattr(event, "event"):
-        raise ConfigurationError("audit sinks take a typed event (delegation.audit.*Event)")
-    fields = event.model_dump(mode="json", exclude_none=True)
-    return {"event": fields.pop("event"), **fields}
+    return reference_fields(event)
 
 
 def parse_record(line: bytes | str, *, where: str = "audit record") -> AuditRecord:
@@ -574,17 +592,22 @@ def _line_hash(line: bytes) -> str:
     return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
 
 
-def _last_line(fh: BinaryIO) -> bytes | None:
-    fh.seek(0, os.SEEK_END)
-    end = fh.tell()
+_APPEND_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+
+
+def _file_state(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size
+
+
+def _last_line_of(fd: int, end: int) -> bytes | None:
+    """The last non-empty line of the first ``end`` bytes of the file ``fd``."""
     if end == 0:
         return None
     pos, chunk, buf = end, 4096, b""
     while pos > 0:
         step = min(chunk, pos)
         pos -= step
-        fh.seek(pos)
-        buf = fh.read(step) + buf
+        buf = os.pread(fd, step, pos) + buf
         stripped = buf.rstrip(b"\n")
         if b"\n" in stripped:
             return stripped.rsplit(b"\n", 1)[1]
@@ -660,55 +683,75 @@ class JsonlAudit:
         self._written = 0
         self._synced = 0
         self._syncing = False
+        # (file state after our last write, its seq, its hash): while the file is as we
+        # left it (same inode and size: every writer appends under the lock, so another
+        # writer's record would have grown it), the next record follows ours without
+        # reading the file back.
+        self._tail: tuple[tuple[int, int, int], int, str] | None = None
 
-    def _line(self, record: dict[str, Any]) -> bytes:
-        body = json.dumps(record, separators=(",", ":"), sort_keys=False).encode("utf-8")
+    def _line(self, seq: int, fields: bytes, prev: str) -> bytes:
+        body = line_bytes(SCHEMA_VERSION, seq, self._clock.now(), fields, prev)
         if self._key is None:
             return body + b"\n"
         sig = b64url_encode(self._key.sign(_signed_message(body)))
         return body[:-1] + b',"sig":"' + sig.encode("ascii") + b'"}\n'
 
     def append(self, event: AuditEvent) -> None:
-        fields = _wire(event)
+        fields = event_json(event)
         try:
-            with self._lock, open(self.path, "a+b") as fh:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            with self._lock:
+                fd = os.open(self.path, _APPEND_FLAGS, 0o666)
                 try:
-                    last = _last_line(fh)
-                    if last is None:
-                        seq, prev = 0, GENESIS
-                    else:
-                        try:
-                            seq = int(json.loads(last)["seq"]) + 1
-                        except (ValueError, KeyError, TypeError):
-                            raise StoreUnavailable(
-                                f"audit log {self.path} ends in a damaged record; "
-                                "run 'delegation audit verify' before appending"
-                            ) from None
-                        prev = _line_hash(last)
-                    record = {
-                        "v": SCHEMA_VERSION,
-                        "seq": seq,
-                        "ts": self._clock.now(),
-                        **fields,
-                        "prev": prev,
-                    }
-                    line = self._line(record)
-                    fh.seek(0, os.SEEK_END)
-                    fh.write(line)
-                    fh.flush()
-                    if self.durability == "fsync":
-                        os.fsync(fh.fileno())
-                    elif self.durability == "group":
-                        with self._sync:
-                            self._written += 1
-                            ticket = self._written
+                    ticket = self._append_locked(fd, fields)
                 finally:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-            if self.durability == "group":
+                    os.close(fd)
+            if ticket:
                 self._group_fsync(ticket)
         except OSError as exc:
+            self._tail = None
             raise StoreUnavailable(f"cannot append to audit log {self.path}: {exc}") from None
+
+    def _append_locked(self, fd: int, fields: bytes) -> int:
+        """Write one record under the file lock; the group-commit ticket, or 0."""
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            seen = os.fstat(fd)
+            tail = self._tail
+            if tail is not None and tail[0] == _file_state(seen):
+                seq, prev = tail[1] + 1, tail[2]  # the last record is still the one we wrote
+            else:
+                seq, prev = self._read_tail(fd, seen.st_size)
+            self._tail = None
+            line = self._line(seq, fields, prev)
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view) :]
+            ticket = 0
+            if self.durability == "fsync":
+                os.fsync(fd)
+            elif self.durability == "group":
+                with self._sync:
+                    self._written += 1
+                    ticket = self._written
+            end = (seen.st_dev, seen.st_ino, seen.st_size + len(line))  # appended under the lock
+            self._tail = (end, seq, _line_hash(line))
+            return ticket
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _read_tail(self, fd: int, size: int) -> tuple[int, str]:
+        """The next ``seq`` and ``prev`` from the file's last line (another writer's too)."""
+        last = _last_line_of(fd, size)
+        if last is None:
+            return 0, GENESIS
+        try:
+            seq = int(json.loads(last)["seq"]) + 1
+        except (ValueError, KeyError, TypeError):
+            raise StoreUnavailable(
+                f"audit log {self.path} ends in a damaged record; "
+                "run 'delegation audit verify' before appending"
+            ) from None
+        return seq, _line_hash(last)
 
     def _group_fsync(self, ticket: int) -> None:
         # Returns once write ``ticket`` is on disk. The first waiter fsyncs for everyone

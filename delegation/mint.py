@@ -7,6 +7,7 @@ hold), so mistakes surface at the hand-off rather than at the far end.
 
 from __future__ import annotations
 
+import functools
 import threading
 import warnings
 from collections.abc import Iterable, Mapping
@@ -43,10 +44,9 @@ from .tokens import (
     Chain,
     Confirmation,
     DelegationClaims,
-    ProofClaims,
-    ProofRequest,
     ReceiptClaims,
     UnverifiedToken,
+    cap_wire,
     encode_jws,
     parse_jws,
 )
@@ -55,6 +55,7 @@ from .verify import VerifiedChain
 __all__ = ["Delegator", "new_jti"]  # new_jti re-exported from _ids (benchmarks use it)
 
 CapabilityLike = Capability | Mapping[str, Any] | str
+_MAX_DATE = 2**53  # a NumericDate's upper bound (tokens.NumericDate)
 
 
 def _caps(caps: Iterable[CapabilityLike]) -> list[Capability]:
@@ -77,6 +78,12 @@ def _public(key: Mapping[str, Any] | PublicKey | AgentKey) -> PublicKey:
     if isinstance(key, PublicKey):
         return key
     return PublicKey.from_jwk(dict(key))
+
+
+@functools.lru_cache(maxsize=256)
+def _confirmation(key: PublicKey) -> Confirmation:
+    # One per key (PublicKey objects are memoised by their JWK), validated once.
+    return Confirmation.model_validate({"jwk": key.jwk})
 
 
 class Delegator:
@@ -135,7 +142,7 @@ class Delegator:
         task = task or f"task-{new_jti()}"
         children = _caps(caps)
         ttl, elevation = self._governed_ttl(now, ttl, task, to, children)
-        claims = self._claims(
+        payload, float_free = self._claims(
             now=now,
             to=to,
             to_key=to_key,
@@ -151,9 +158,9 @@ class Delegator:
             parent=None,
             hop=0,
         )
-        token = self._sign(TOKEN_TYP, claims.to_payload())
+        token = self._sign(TOKEN_TYP, payload, float_free=float_free)
         self._record("mint", token, elevation)
-        return Chain([token])
+        return Chain._of_minted((token,))
 
     def delegate(
         self,
@@ -201,7 +208,7 @@ class Delegator:
         depth = parent.dpth - 1 if depth is None else depth
         children = _caps(caps)
         ttl, elevation = self._governed_ttl(now, ttl, parent.task, to, children)
-        claims = self._claims(
+        payload, float_free = self._claims(
             now=now,
             to=to,
             to_key=to_key,
@@ -217,9 +224,9 @@ class Delegator:
             parent=parent,
             hop=len(chain),
         )
-        token = self._sign(TOKEN_TYP, claims.to_payload())
+        token = self._sign(TOKEN_TYP, payload, float_free=float_free)
         self._record("delegate", token, elevation)
-        return Chain([*chain.tokens, token])
+        return Chain._of_minted((*chain.tokens, token))
 
     def _governed_ttl(
         self, now: int, ttl: int, task: str, to: str, caps: list[Capability]
@@ -273,8 +280,10 @@ class Delegator:
         rcpt: str | None,
         parent: DelegationClaims | None,
         hop: int,
-    ) -> DelegationClaims:
-        """The claims of the new hop; refused when verification would refuse them."""
+    ) -> tuple[dict[str, Any], bool]:
+        """The payload of the new hop (``DelegationClaims.to_payload`` of its validated
+        claims, built directly) and whether its capabilities hold no float; refused when
+        verification would refuse the claims."""
         check_agent_id(to, what="delegatee id", error=InvalidInput)
         if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
             raise LifetimeExceeded(f"ttl must be a positive number of seconds, not {ttl!r}")
@@ -293,24 +302,33 @@ class Delegator:
                 stacklevel=3,
             )
         pub = _public(to_key)
+        jwk = pub.jwk  # built by PublicKey from a checked key: strings only
+        # In DelegationClaims' field order, absent optional claims left out, caps last
+        # (what to_payload writes); every value is validated just below.
+        payload: dict[str, Any] = {
+            "iss": self.key.agent,
+            "sub": to,
+            "aud": to,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "jti": new_jti(),
+            "cnf": {"jwk": jwk},
+        }
+        if prf is not None:
+            payload["prf"] = prf
+        payload["task"] = task
+        if obo is not None:
+            payload["obo"] = obo
+        payload["dpth"] = depth
+        payload["act"] = act
+        if purpose is not None:
+            payload["pur"] = purpose
+        if rcpt is not None:
+            payload["rcpt"] = rcpt
         try:
-            claims = DelegationClaims(
-                iss=self.key.agent,
-                sub=to,
-                aud=to,
-                iat=now,
-                nbf=now,
-                exp=now + ttl,
-                jti=new_jti(),
-                cnf=Confirmation(jwk=pub.jwk),
-                prf=prf,
-                task=task,
-                obo=obo,
-                caps=caps,
-                dpth=depth,
-                act=act,
-                pur=purpose,
-                rcpt=rcpt,
+            claims = DelegationClaims.model_validate(
+                {**payload, "cnf": _confirmation(pub), "caps": caps}
             )
         except ValueError as exc:  # pydantic ValidationError: a bad task/obo/purpose
             raise InvalidInput(f"cannot mint: {exc.errors()[0]['msg']}") from None  # type: ignore[attr-defined]
@@ -321,7 +339,9 @@ class Delegator:
         )
         if problem is not None:
             raise problem
-        return claims
+        wires = [cap_wire(c) for c in caps]  # shared forms, only read from here on
+        payload["caps"] = [wire for wire, _ in wires]
+        return payload, all(plain for _, plain in wires)
 
     # --- proofs and receipts --- #
 
@@ -345,6 +365,7 @@ class Delegator:
         chain = chain if isinstance(chain, Chain) else Chain.parse(chain)
         leaf = self._held_leaf(chain)
         request = Request(tool=tool, resource=resource, args=dict(args or {}))
+        digest = request.args_digest
         claims: DelegationClaims = leaf.claims
         if not any(allows(c, request) for c in claims.caps):
             raise ActionNotGranted(f"the chain does not allow {tool} on {resource} with these args")
@@ -354,16 +375,21 @@ class Delegator:
             )
         check_agent_id(aud, what="audience", error=InvalidInput)
         now = int(self.clock.now())
-        proof = ProofClaims(
-            iss=self.key.agent,
-            aud=aud,
-            iat=now,
-            exp=now + ttl,
-            jti=new_jti(),
-            chn=leaf.token_id,
-            req=ProofRequest(tool=tool, resource=resource, args=request.args_digest),
-        )
-        return self._sign(PROOF_TYP, proof.model_dump())
+        if not 0 <= now <= _MAX_DATE - ttl:
+            raise InvalidInput(f"the clock reads {now}, outside the NumericDate range")
+        # ProofClaims' fields in order, each already checked: the key's agent id, the
+        # audience just above, the dates, a fresh jti, the leaf's token id, and the tool,
+        # resource and argument digest of a validated Request (what ProofClaims requires).
+        payload = {
+            "iss": self.key.agent,
+            "aud": aud,
+            "iat": now,
+            "exp": now + ttl,
+            "jti": new_jti(),
+            "chn": leaf.token_id,
+            "req": {"tool": request.tool, "resource": request.resource, "args": digest},
+        }
+        return self._sign(PROOF_TYP, payload)
 
     def receipt(self, token_id: str, *, policy_digest: str) -> str:
         """Sign this agent's acceptance of the token ``token_id`` under a policy."""
@@ -394,8 +420,8 @@ class Delegator:
             raise HolderMismatch("this key is not the key the chain is bound to (cnf)")
         return leaf
 
-    def _sign(self, typ: str, payload: dict[str, Any]) -> str:
-        token = encode_jws(self.key.private_key, self.key.alg, self.key.kid, typ, payload)
+    def _sign(self, typ: str, payload: dict[str, Any], *, float_free: bool = False) -> str:
+        token = encode_jws(self.key, typ, payload, float_free=float_free)
         if len(token) > self.limits.max_token_bytes:
             raise OversizedError(
                 f"token is {len(token)} bytes, over the {self.limits.max_token_bytes}-byte limit"

@@ -13,12 +13,15 @@ inspection and graphs only; :class:`delegation.Verifier` is the way to trust a c
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import Annotated, Any, Generic, Literal, NamedTuple, NotRequired
+from typing import Annotated, Any, Generic, Literal, NamedTuple, NotRequired, Protocol
 
+import orjson
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -32,7 +35,7 @@ from pydantic import (
 from typing_extensions import TypedDict, TypeVar
 
 from ._ids import check_agent_id
-from ._jose import b64url_decode, json_object, split_compact, token_id_of
+from ._jose import b64url_decode, b64url_encode, json_object, split_compact, token_id_of
 from .capabilities import Capability
 from .errors import DelegationError, MalformedError, OversizedError
 
@@ -63,6 +66,19 @@ _MAX_CHAIN_TOKENS = 256
 _MAX_TOKEN_BYTES = 64 * 1024
 
 _B64_ID = re.compile(r"[A-Za-z0-9_-]{16,86}")
+_orjson_dumps = orjson.dumps
+
+
+class Signer(Protocol):
+    """What signs a token: an :class:`~delegation.AgentKey` (its ``alg``, ``kid``, ``sign``)."""
+
+    @property
+    def alg(self) -> str: ...
+
+    @property
+    def kid(self) -> str: ...
+
+    def sign(self, data: bytes) -> bytes: ...
 
 
 # Patterns are checked by pydantic-core's Rust regex engine: no Python call per claim.
@@ -219,6 +235,8 @@ def parse_jws(
         payload = json_object(b64url_decode(p64))
         part = "signature"
         signature = b64url_decode(s64)
+        if model is DelegationClaims:
+            _known_caps(payload)
         claims = model.model_validate(payload)
     except MalformedError as exc:
         raise MalformedError(f"{what} {part}: {exc.message}") from None
@@ -237,6 +255,30 @@ def parse_jws(
 
 
 @functools.lru_cache(maxsize=1024)
+def _capability(wire: bytes) -> Capability:
+    # Raises ValidationError (not cached) for an invalid capability.
+    return Capability.model_validate(orjson.loads(wire))
+
+
+def _known_caps(payload: dict[str, Any]) -> None:
+    """Swap each capability of ``payload`` for its validated object, memoised by its JSON.
+
+    A deployment has few distinct capabilities, and validating one is a pure function of
+    its JSON: equal orjson bytes are the same JSON value (``1``, ``1.0`` and ``true``
+    spell differently). Capabilities are deeply immutable, so tokens may share them. One
+    that does not validate is left as it is: the claims' validation reports it, with its
+    place, exactly as without the memo.
+    """
+    caps = payload.get("caps")
+    if type(caps) is not list or len(caps) > 256:
+        return
+    for i, cap in enumerate(caps):
+        if type(cap) is dict:
+            with contextlib.suppress(ValidationError, orjson.JSONEncodeError, TypeError):
+                caps[i] = _capability(_orjson_dumps(cap))
+
+
+@functools.lru_cache(maxsize=1024)
 def _header_cached(h64: str) -> dict[str, Any]:
     return json_object(b64url_decode(h64, what="header"), what="header")
 
@@ -251,19 +293,103 @@ def _header(h64: str, what: str) -> dict[str, Any]:
         raise MalformedError(f"{what} {exc.message}") from None
 
 
-@functools.cache
-def _jws() -> Any:
-    # pyjwt (with cryptography.x509 and http.client) is imported on the first signing,
-    # not by ``import delegation``: verification never needs it.
-    import jwt
+@functools.lru_cache(maxsize=256)
+def _header_segment(alg: str, kid: str, typ: str) -> bytes:
+    # Header keys sorted, compact, ASCII: byte for byte what pyjwt writes. One per key.
+    header = {"alg": alg, "kid": kid, "typ": typ}
+    return b64url_encode(
+        json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
+    ).encode()
 
-    return jwt.PyJWS()
+
+def _has_float(value: object) -> bool:
+    stack: list[Any] = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is dict:
+            stack.extend(v.values())
+        elif t is list or t is tuple:
+            stack.extend(v)
+        elif t is float:
+            return True
+    return False
 
 
-def encode_jws(key: Any, alg: str, kid: str, typ: str, payload: dict[str, Any]) -> str:
-    """Sign ``payload`` as a compact JWS with header ``{alg, kid, typ}`` (via pyjwt)."""
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    return str(_jws().encode(body, key, algorithm=alg, headers={"typ": typ, "kid": kid}))
+def plain_json(value: object) -> bool:
+    """Whether ``value`` holds only str-keyed objects, lists, strings, ints, bools, null."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is dict:
+            for k in v:  # type: ignore[attr-defined]
+                if type(k) is not str:
+                    return False
+            stack.extend(v.values())  # type: ignore[attr-defined]
+        elif t is list:
+            stack.extend(v)  # type: ignore[arg-type]
+        elif t is not str and t is not int and t is not bool and v is not None:
+            return False
+    return True
+
+
+# Capability objects are shared (tokens' capabilities are memoised by their JSON, callers
+# reuse theirs): their wire forms by identity, each kept with its object (its id stays its).
+_WIRES: dict[int, tuple[Capability, dict[str, Any], bool]] = {}
+_MAX_WIRES = 4096
+
+
+def cap_wire(cap: Capability) -> tuple[dict[str, Any], bool]:
+    """``cap.to_wire()``, shared (read it, do not change it), and whether its constraints
+    are plain JSON (str-keyed objects, lists, strings, ints, booleans, null: no float)."""
+    hit = _WIRES.get(id(cap))
+    if hit is not None and hit[0] is cap:
+        return hit[1], hit[2]
+    wire = cap.to_wire()
+    plain = "constraints" not in wire or plain_json(wire["constraints"])
+    if len(_WIRES) >= _MAX_WIRES:
+        _WIRES.clear()
+    _WIRES[id(cap)] = (cap, wire, plain)
+    return wire, plain
+
+
+def _payload_json(payload: dict[str, Any], float_free: bool = False) -> bytes:
+    """Compact JSON exactly as ``json.dumps(separators=(",", ":"), ensure_ascii=True)``.
+
+    orjson writes the same bytes for ASCII text without DEL, integers and containers;
+    anything else (non-ASCII or DEL, which it does not escape; floats, which it may spell
+    in another exponent form; integers past 64 bits) goes through ``json.dumps``. Of the
+    claims this library signs only capabilities can carry a float, so only they are
+    searched; a float elsewhere keeps its value, spelt as orjson spells it.
+    """
+    try:
+        body: bytes = _orjson_dumps(payload)
+    except (TypeError, orjson.JSONEncodeError):
+        body = b"\x80"  # not ASCII: the stdlib path below
+    if (
+        not body.isascii()
+        or b"\x7f" in body
+        or (not float_free and _has_float(payload.get("caps")))
+    ):
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return body
+
+
+def encode_jws(key: Signer, typ: str, payload: dict[str, Any], *, float_free: bool = False) -> str:
+    """Sign ``payload`` as a compact JWS with header ``{alg, kid, typ}``.
+
+    The bytes are those pyjwt writes (sorted header keys, compact ASCII JSON); the
+    interop tests decode every token we mint with pyjwt and joserfc. ``float_free``: the
+    caller knows that the capabilities hold no float (``cap_wire`` said so).
+    """
+    body = _payload_json(payload, float_free)
+    signing_input = _header_segment(key.alg, key.kid, typ) + b"." + _b64_bytes(body)
+    return (signing_input + b"." + _b64_bytes(key.sign(signing_input))).decode("ascii")
+
+
+def _b64_bytes(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 class Chain:
@@ -292,6 +418,16 @@ class Chain:
                     f"chain element {i} is not a compact JWS (header.payload.signature)", hop=i
                 )
         object.__setattr__(self, "_tokens", toks)
+
+    @classmethod
+    def _of_minted(cls, tokens: tuple[str, ...]) -> Chain:
+        # A Delegator's result: a chain it held (checked) and the compact JWS it just
+        # encoded; within the ceiling, since minting refuses longer chains before signing.
+        if not 0 < len(tokens) <= _MAX_CHAIN_TOKENS:
+            return cls(tokens)
+        chain = object.__new__(cls)
+        object.__setattr__(chain, "_tokens", tokens)
+        return chain
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Chain is immutable")

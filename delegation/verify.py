@@ -10,39 +10,26 @@ unexpected failure inside a check raises ``InternalError``: a check that errors 
 
 from __future__ import annotations
 
-import contextlib
-import itertools
-import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import InitVar, dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, NoReturn, SupportsIndex
+from typing import TYPE_CHECKING, Any, Literal
 
-from ._cache import PairVerdicts, TokenCache
+from ._cache import ChainVerdicts, PairVerdicts, TokenCache
 from ._ids import check_agent_id
+from ._sigpool import EarlyProof
+from ._steps import ChainSteps, Shape
+from ._verified import SEAL, VerifiedChain
 from .audit import (
     AcceptEvent,
     AuditSink,
     PolicyFacts,
     ProofFacts,
     RequestFacts,
-    TokenFacts,
     VerifyEvent,
+    facts_of,
 )
-from .capabilities import Capability, Request, allows
-from .checks import (
-    act_problem,
-    attenuation_problems,
-    first,
-    header_problem,
-    link_problems,
-    receipt_problem,
-    root_problems,
-    signature_problem,
-    time_problems,
-)
+from .capabilities import Request, allows
 from .clock import Clock, or_system_clock
 from .errors import (
     ActionNotGranted,
@@ -54,28 +41,22 @@ from .errors import (
     HolderMismatch,
     InternalError,
     InvalidRequest,
-    KeyNotRegistered,
     LifetimeExceeded,
-    MalformedError,
     NotYetValid,
-    OversizedError,
     PolicyDenied,
     ProofMismatch,
     ProofReplayed,
-    Revoked,
     StoreUnavailable,
-    UntrustedRoot,
 )
 from .keys import PublicKey
 from .limits import Limits
 from .policy import Decision, Policy, PolicyContext
 from .policy._explain import explanation_of
 from .registry import Registry
-from .stores import ReplayCache, RevocationKind, RevocationStore
+from .stores import ReplayCache, RevocationStore
 from .stores.memory import MemoryStore
 from .tokens import (
     PROOF_TYP,
-    TOKEN_TYP,
     Chain,
     DelegationClaims,
     ProofClaims,
@@ -83,90 +64,13 @@ from .tokens import (
     parse_jws,
 )
 
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
 __all__ = ["VerifiedChain", "Verifier"]
 
 _SUPPORTED_ALGS = frozenset({"EdDSA", "ES256"})
-_SEAL = object()
 _MAX_WORKERS = 8
-
-
-@dataclass(frozen=True)
-class VerifiedChain:
-    """A chain that passed verification (built only by :class:`Verifier`).
-
-    ``path`` is the root issuer followed by each hop's subject; ``depth`` the number of
-    hops; ``remaining_depth`` how many further hops the holder may delegate. ``action``
-    says which call built it: ``verify`` (a request with its proof), ``accept`` (an inbound
-    delegation accepted under ``policy_digest``; hand it to ``Delegator.delegate`` to
-    attach the receipt), or ``chain`` (steps 1-7 only).
-    """
-
-    holder: str
-    path: tuple[str, ...]
-    root: str
-    task: str
-    obo: str | None
-    depth: int
-    remaining_depth: int
-    capabilities: tuple[Capability, ...]
-    token_ids: tuple[str, ...]
-    expires_at: int
-    purpose: str | None
-    chain: Chain = field(repr=False)
-    request: Request | None = None
-    decision: Decision | None = None
-    action: Literal["verify", "accept", "chain"] = "chain"
-    policy_digest: str | None = None
-    # The verifier's seal is an InitVar with a default, so dataclasses.replace() passes the
-    # default (not the seal) and the copy is refused. ``_sealed`` binds the seal to this very
-    # object (its id): a copy of the attributes into another object is not sealed.
-    _seal: InitVar[object] = None
-    _sealed: int = field(default=0, init=False, repr=False, compare=False)
-
-    def __post_init__(self, _seal: object) -> None:
-        if _seal is not _SEAL:
-            raise TypeError("VerifiedChain is built only by Verifier")
-        object.__setattr__(self, "_sealed", id(self))
-
-    @property
-    def sealed(self) -> bool:
-        """Whether the :class:`Verifier` built this very object (not a copy made around it)."""
-        return self.__dict__.get("_sealed") == id(self)
-
-    def __copy__(self) -> VerifiedChain:
-        return self  # immutable: a copy is the object itself, still sealed
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> VerifiedChain:
-        return self
-
-    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
-        raise TypeError("a VerifiedChain cannot be pickled: send the chain and verify it again")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object ``delegation verify --json`` prints on success."""
-        out: dict[str, Any] = {
-            "ok": True,
-            "holder": self.holder,
-            "path": list(self.path),
-            "root": self.root,
-            "task": self.task,
-            "obo": self.obo,
-            "depth": self.depth,
-            "remaining_depth": self.remaining_depth,
-            "capabilities": [c.to_wire() for c in self.capabilities],
-            "token_ids": list(self.token_ids),
-            "expires_at": self.expires_at,
-            "purpose": self.purpose,
-        }
-        if self.request is not None:
-            out["request"] = {"tool": self.request.tool, "resource": self.request.resource}
-        if self.decision is not None:
-            out["decision"] = {
-                "effect": self.decision.effect,
-                "rules": list(self.decision.rules),
-                "policy": self.policy_digest,
-            }
-        return out
 
 
 def _stores(
@@ -193,13 +97,7 @@ def _stores(
     return revocations, replay
 
 
-def _with_hop(exc: DelegationError, hop: int | None) -> DelegationError:
-    if exc.hop is None:
-        exc.hop = hop
-    return exc
-
-
-class Verifier:
+class Verifier(ChainSteps):
     """Verifies inbound chains and proofs for one audience under its own policy.
 
     Parameters: ``registry`` (trusted roots, known agents), ``audience`` (this verifier's
@@ -266,11 +164,15 @@ class Verifier:
         self._cache = TokenCache(token_cache)
         # Passing attenuation verdicts of (parent, child) by token ids; off with the cache.
         self._pairs = PairVerdicts(token_cache)
+        # Passing structural verdicts of whole chains (steps 1-4, 6); off with the cache.
+        self._chains = ChainVerdicts(token_cache)
         if type(workers) is not int or not 1 <= workers <= _MAX_WORKERS:
             raise ConfigurationError(f"workers must be an int from 1 to {_MAX_WORKERS}")
         self.workers = workers
         self._pool: ThreadPoolExecutor | None = None
         if workers > 1:  # the calling thread is one of the workers
+            from concurrent.futures import ThreadPoolExecutor  # only with a pool
+
             self._pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="delegation-verify")
             self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False)
 
@@ -352,12 +254,12 @@ class Verifier:
         trust (``accept`` is the receiving agent's call).
         """
         try:
-            tokens, _ = self._chain_checks(chain, {})
+            tokens, _, shape = self._chain_checks(chain, {})
         except DelegationError:
             raise
         except Exception as exc:  # a check that errors must deny
             raise InternalError(f"verification failed unexpectedly: {type(exc).__name__}") from exc
-        return self._build(chain, tokens, None, None, "chain")
+        return self._build(shape, tokens, None, None, "chain")
 
     def _decide(
         self, event: str, facts: dict[str, Any], run: Callable[[], VerifiedChain]
@@ -388,20 +290,20 @@ class Verifier:
             raise InvalidRequest("request must be a delegation.Request")
         digest = request.args_digest  # RFC 8785 once per call: for the proof and the audit
         if self.audit is not None:
-            facts["request"] = RequestFacts.model_construct(
-                tool=request.tool, resource=request.resource, args=digest
+            facts["request"] = facts_of(
+                RequestFacts, {"tool": request.tool, "resource": request.resource, "args": digest}
             )
         early = self._early_proof(proof)
-        tokens, keys = self._chain_checks(chain, facts, early)
+        tokens, keys, shape = self._chain_checks(chain, facts, early)
         now = self.clock.now()
         self._check_proof(proof, tokens[-1], keys[-1], request, digest, now, facts, early)
-        decision = self._policy(tokens, request, labels, now, "invoke", facts)
-        return self._build(chain, tokens, request, decision, "verify")
+        decision = self._policy(tokens, shape, request, labels, now, "invoke", facts)
+        return self._build(shape, tokens, request, decision, "verify")
 
     def _accept(
         self, chain: Chain | str, labels: Mapping[str, Any] | None, facts: dict[str, Any]
     ) -> VerifiedChain:
-        tokens, _ = self._chain_checks(chain, facts)
+        tokens, _, shape = self._chain_checks(chain, facts)
         leaf: DelegationClaims = tokens[-1].claims
         if leaf.sub != self.audience:
             raise AudienceMismatch(
@@ -410,16 +312,17 @@ class Verifier:
                 claim="sub",
             )
         now = self.clock.now()
-        decision = self._policy(tokens, None, labels, now, "accept", facts)
+        decision = self._policy(tokens, shape, None, labels, now, "accept", facts)
         leaf_id = tokens[-1].token_id
         expires_at = leaf.exp + self.limits.clock_skew
         if not self.replay.first_use(f"accept:{leaf_id}", expires_at=expires_at, now=now):
             raise AlreadyAccepted(f"token {leaf_id} was already accepted", hop=len(tokens) - 1)
-        return self._build(chain, tokens, None, decision, "accept")
+        return self._build(shape, tokens, None, decision, "accept")
 
     def _policy(
         self,
         tokens: list[UnverifiedToken],
+        shape: Shape,
         request: Request | None,
         labels: Mapping[str, Any] | None,
         now: float,
@@ -427,7 +330,7 @@ class Verifier:
         facts: dict[str, Any],
     ) -> Decision:
         leaf: DelegationClaims = tokens[-1].claims
-        path = _path(tokens)
+        path = shape.path
         context = PolicyContext(
             holder=leaf.sub,
             request=request,
@@ -437,8 +340,8 @@ class Verifier:
             remaining_depth=leaf.dpth,
             task=leaf.task,
             obo=leaf.obo,
-            purpose=_purpose(tokens),
-            capabilities=tuple(leaf.caps),
+            purpose=shape.purpose,
+            capabilities=shape.capabilities,
             time=now,
             action=action,
             delegator=leaf.iss,
@@ -448,14 +351,18 @@ class Verifier:
         )
         decision = self.policy.decide(context)
         explanation = None if decision.allowed else explanation_of(decision)
-        facts["policy"] = PolicyFacts.model_construct(
-            effect=decision.effect,
-            rules=tuple(decision.rules),
-            digest=self.policy.digest,
-            explanation=explanation,
-        )
-        if labels:
-            facts["labels"] = dict(labels)
+        if self.audit is not None:
+            facts["policy"] = facts_of(
+                PolicyFacts,
+                {
+                    "effect": decision.effect,
+                    "rules": tuple(decision.rules),
+                    "digest": self.policy.digest,
+                    "explanation": explanation,
+                },
+            )
+            if labels:
+                facts["labels"] = dict(labels)
         if not decision.allowed:
             raise PolicyDenied(
                 f"policy denied: {decision.reason or 'no rule allows it'}",
@@ -463,7 +370,7 @@ class Verifier:
             )
         return decision
 
-    def _early_proof(self, proof: str) -> _EarlyProof | None:
+    def _early_proof(self, proof: str) -> EarlyProof | None:
         # With a pool, the proof is parsed before the chain so that its signature joins
         # the chain's on the workers; a parse error is dropped here and raised in its
         # usual place (step 8) by parsing again, so the verdict order does not change.
@@ -473,238 +380,7 @@ class Verifier:
             p = parse_jws(proof, ProofClaims, what="proof", max_bytes=self.limits.max_token_bytes)
         except DelegationError:
             return None
-        return _EarlyProof(p)
-
-    def _chain_checks(
-        self, chain: Chain | str, facts: dict[str, Any], early: _EarlyProof | None = None
-    ) -> tuple[list[UnverifiedToken], list[PublicKey]]:
-        tokens, keys, fresh = self._parse_chain(chain, facts)  # 1
-        for i, t in enumerate(tokens):  # 2
-            if fresh[i]:  # a cached token passed this check before it was cached
-                self._check_header(t.header, TOKEN_TYP, hop=i)
-                self._cache.put(t, keys[i], expires=t.claims.exp + self.limits.clock_skew)
-        good = self._signatures_ahead(tokens, keys, early) if self._pool else frozenset()
-        self._check_root(tokens[0], good)  # 3
-        self._check_links(tokens, keys, good)  # 4
-        now = self.clock.now()
-        self._check_times(tokens, now)  # 5
-        self._check_attenuation(tokens)  # 6
-        self._check_receipts(tokens, keys)  # 6, re-authorization evidence
-        self._check_revocation(tokens, keys, now)  # 7
-        return tokens, keys
-
-    def _parse_chain(
-        self, chain: Chain | str, facts: dict[str, Any]
-    ) -> tuple[list[UnverifiedToken], list[PublicKey], list[bool]]:
-        if isinstance(chain, str):
-            if len(chain) > self.limits.max_chain_length * (self.limits.max_token_bytes + 1):
-                raise OversizedError("chain text is over the size limit")
-            chain = Chain.parse(chain)
-        elif not isinstance(chain, Chain):
-            raise MalformedError("chain must be a Chain or its text form")
-        if len(chain) > self.limits.max_chain_length:
-            raise OversizedError(
-                f"chain has {len(chain)} tokens, over the limit of {self.limits.max_chain_length}"
-            )
-        tokens: list[UnverifiedToken] = []
-        keys: list[PublicKey] = []
-        fresh: list[bool] = []
-        now = self.clock.now()
-        for i, raw in enumerate(chain.tokens):
-            cached = self._cache.get(raw, now=now)
-            fresh.append(cached is None)
-            if cached is None:
-                cached = self._parse_token(raw, i)
-            tokens.append(cached[0])
-            keys.append(cached[1])
-        if self.audit is not None:
-            facts["chain"] = tuple(TokenFacts.of_token(t) for t in tokens)
-        return tokens, keys, fresh
-
-    def _parse_token(self, raw: str, i: int) -> tuple[UnverifiedToken, PublicKey]:
-        try:
-            t = parse_jws(
-                raw, DelegationClaims, what=f"token {i}", max_bytes=self.limits.max_token_bytes
-            )
-        except DelegationError as exc:
-            raise _with_hop(exc, i) from None
-        claims: DelegationClaims = t.claims
-        if len(claims.caps) > self.limits.max_caps_per_token:
-            raise OversizedError(
-                f"token {i} has {len(claims.caps)} capabilities, "
-                f"over {self.limits.max_caps_per_token}",
-                hop=i,
-            )
-        if claims.aud != claims.sub:
-            raise MalformedError(
-                f"token {i}: aud must name the hop's receiver (sub)", hop=i, claim="aud"
-            )
-        try:
-            key = PublicKey.from_jwk(claims.cnf.jwk)
-        except DelegationError as exc:
-            raise MalformedError(f"token {i}: cnf.jwk: {exc.message}", hop=i, claim="cnf") from None
-        return t, key
-
-    def _check_header(self, header: Mapping[str, Any], typ: str, *, hop: int | None) -> None:
-        _raise(header_problem(header, typ, hop=hop, algorithms=self.algorithms))
-
-    def _signatures_ahead(
-        self, tokens: list[UnverifiedToken], keys: list[PublicKey], early: _EarlyProof | None
-    ) -> frozenset[int]:
-        """Check the chain's (and an early-parsed proof's) signatures on the pool.
-
-        Returns the hops (``-1``: the proof) whose signature verified under the key the
-        sequential checks will use. Only the verdict of ``key.verify`` is computed ahead:
-        the checks then run in their usual order, and a signature that failed here is
-        verified again there, so codes, messages and hops are those of ``workers=1``.
-        """
-        jobs: list[tuple[int, PublicKey, UnverifiedToken]] = []
-        root: DelegationClaims = tokens[0].claims
-        root_key = (
-            self.registry.root_key(root.iss, tokens[0].header["kid"])
-            if self.registry.is_root(root.iss)
-            else None
-        )
-        for i, t in enumerate(tokens):
-            key = root_key if i == 0 else keys[i - 1]
-            if key is not None and not self._cache.verified(t.raw, key.kid):
-                jobs.append((i, key, t))
-        if early is not None:
-            jobs.append((-1, keys[-1], early.token))
-        # signature_problem refuses a kid or alg mismatch before verifying: no job for those
-        jobs = [
-            j
-            for j in jobs
-            if j[2].header.get("kid") == j[1].kid and j[2].header.get("alg") == j[1].alg
-        ]
-        pool = self._pool
-        if pool is None or len(jobs) < 2:
-            return frozenset()
-        batch = _Batch(jobs)
-        for _ in range(min(self.workers, len(jobs)) - 1):
-            pool.submit(batch.work)
-        batch.work()  # the caller takes jobs too, and all of them if no worker starts
-        batch.done.wait()
-        good = [jobs[k][0] for k, ok in enumerate(batch.results) if ok]
-        if early is not None and -1 in good:
-            early.verified, early.key_kid = True, keys[-1].kid
-        return frozenset(good)
-
-    def _check_signature(
-        self,
-        t: UnverifiedToken,
-        key: PublicKey,
-        *,
-        hop: int | None,
-        whose: str,
-        ahead: bool = False,
-    ) -> None:
-        # Only chain tokens are cached: a proof is single-use, its verdict never reused.
-        cached = hop is not None
-        known = cached and self._cache.verified(t.raw, key.kid)
-        _raise(signature_problem(t, key, hop=hop, whose=whose, known_good=known or ahead))
-        if cached and not known:
-            self._cache.mark_verified(t.raw, key.kid)
-
-    def _check_root(self, t: UnverifiedToken, good: frozenset[int] = frozenset()) -> None:
-        claims: DelegationClaims = t.claims
-        _raise(first(root_problems(claims, receipt=claims.rcpt is not None)))
-        if not self.registry.is_root(claims.iss):
-            raise UntrustedRoot(f"{claims.iss} is not a trusted root", hop=0, claim="iss")
-        key = self.registry.root_key(claims.iss, t.header["kid"])
-        if key is None:
-            raise UntrustedRoot(
-                f"key {t.header['kid']} is not registered for root {claims.iss}", hop=0
-            )
-        self._check_signature(t, key, hop=0, whose=f"root {claims.iss}'s key", ahead=0 in good)
-
-    def _check_links(
-        self,
-        tokens: list[UnverifiedToken],
-        keys: list[PublicKey],
-        good: frozenset[int] = frozenset(),
-    ) -> None:
-        seen_jti: set[str] = {tokens[0].claims.jti}
-        for i in range(1, len(tokens)):
-            parent, child = tokens[i - 1], tokens[i]
-            pc: DelegationClaims = parent.claims
-            _raise(first(link_problems(child.claims, pc, parent.token_id, i, seen_jti=seen_jti)))
-            self._check_signature(
-                child, keys[i - 1], hop=i, whose=f"the key bound to {pc.sub}", ahead=i in good
-            )
-        if self.registry.knows_agents:
-            for i, t in enumerate(tokens):
-                sub = t.claims.sub
-                if not self.registry.agent_has_key(sub, keys[i].kid):
-                    raise KeyNotRegistered(
-                        f"token {i} binds key {keys[i].kid}, which is not a "
-                        f"registered key of {sub}",
-                        hop=i,
-                        claim="cnf",
-                    )
-
-    def _check_times(self, tokens: list[UnverifiedToken], now: float) -> None:
-        parent: DelegationClaims | None = None
-        for i, t in enumerate(tokens):
-            c: DelegationClaims = t.claims
-            _raise(
-                first(
-                    time_problems(
-                        c,
-                        parent,
-                        i,
-                        max_lifetime=self.limits.max_token_lifetime,
-                        now=now,
-                        skew=self.limits.clock_skew,
-                    )
-                )
-            )
-            parent = c
-
-    def _check_attenuation(self, tokens: list[UnverifiedToken]) -> None:
-        parent: DelegationClaims | None = None
-        pairs = self._pairs
-        for i, t in enumerate(tokens):
-            c: DelegationClaims = t.claims
-            if i and (tokens[i - 1].token_id, t.token_id) in pairs:
-                parent = c  # this very pair passed before: its claims cannot have changed
-                continue
-            _raise(first(attenuation_problems(c, parent, i)) or act_problem(c, parent, i))
-            if i:
-                pairs.add(tokens[i - 1].token_id, t.token_id)
-            parent = c
-
-    def _check_receipts(self, tokens: list[UnverifiedToken], keys: list[PublicKey]) -> None:
-        for i in range(1, len(tokens)):
-            _raise(
-                receipt_problem(
-                    tokens[i],
-                    tokens[i - 1],
-                    keys[i - 1],
-                    i,
-                    algorithms=self.algorithms,
-                    max_bytes=self.limits.max_token_bytes,
-                    skew=self.limits.clock_skew,
-                    required=self.require_receipts,
-                )
-            )
-
-    def _check_revocation(
-        self, tokens: list[UnverifiedToken], keys: list[PublicKey], now: float
-    ) -> None:
-        items: list[tuple[RevocationKind, str]] = []
-        for t in tokens:
-            items += [("token", t.token_id), ("jti", t.claims.jti)]
-        items.append(("task", tokens[0].claims.task))
-        items.append(("key", tokens[0].header["kid"]))
-        items += [("key", k.kid) for k in keys]
-        hit = self.revocations.first_revoked(items, now)
-        if hit is not None:
-            kind, value = hit
-            hop = next(
-                (i for i, t in enumerate(tokens) if value in (t.token_id, t.claims.jti)), None
-            )
-            raise Revoked(f"{kind} {value} is revoked", hop=hop)
+        return EarlyProof(p)
 
     def _check_proof(
         self,
@@ -715,14 +391,15 @@ class Verifier:
         digest: str,
         now: float,
         facts: dict[str, Any],
-        early: _EarlyProof | None = None,
+        early: EarlyProof | None = None,
     ) -> None:
         if early is None:
             p = parse_jws(proof, ProofClaims, what="proof", max_bytes=self.limits.max_token_bytes)
         else:
             p = early.token
         c: ProofClaims = p.claims
-        facts["proof"] = ProofFacts.model_construct(jti=c.jti, iss=c.iss, aud=c.aud)
+        if self.audit is not None:
+            facts["proof"] = facts_of(ProofFacts, {"jti": c.jti, "iss": c.iss, "aud": c.aud})
         self._check_header(p.header, PROOF_TYP, hop=None)
         self._check_signature(
             p,
@@ -770,14 +447,14 @@ class Verifier:
 
     def _build(
         self,
-        chain: Chain | str,
+        shape: Shape,
         tokens: list[UnverifiedToken],
         request: Request | None,
         decision: Decision | None,
         action: Literal["verify", "accept", "chain"],
     ) -> VerifiedChain:
         leaf: DelegationClaims = tokens[-1].claims
-        path = _path(tokens)
+        path = shape.path
         return VerifiedChain(
             holder=leaf.sub,
             path=path,
@@ -786,85 +463,31 @@ class Verifier:
             obo=leaf.obo,
             depth=len(tokens),
             remaining_depth=leaf.dpth,
-            capabilities=tuple(leaf.caps),
-            token_ids=tuple(t.token_id for t in tokens),
-            expires_at=min(t.claims.exp for t in tokens),
-            purpose=_purpose(tokens),
-            chain=chain if isinstance(chain, Chain) else Chain([t.raw for t in tokens]),
+            capabilities=shape.capabilities,
+            token_ids=shape.token_ids,
+            expires_at=shape.expires_at,
+            purpose=shape.purpose,
+            chain=shape.chain,
             request=request,
             decision=decision,
             action=action,
             policy_digest=self.policy.digest if decision is not None else None,
-            _seal=_SEAL,
+            _seal=SEAL,
         )
 
     def _record(self, event: str, facts: dict[str, Any], error: DelegationError | None) -> None:
         if self.audit is None:
             return
-        kind = VerifyEvent if event == "verify" else AcceptEvent
+        kind: type[VerifyEvent | AcceptEvent] = VerifyEvent if event == "verify" else AcceptEvent
+        record: VerifyEvent | AcceptEvent
         try:
             if error is None:
-                record = kind.model_construct(decision="allow", code="allowed", **facts)
+                record = facts_of(kind, {"decision": "allow", "code": "allowed", **facts})
             else:
-                record = kind.model_construct(
-                    decision="deny", code=error.code, message=error.message, hop=error.hop, **facts
-                )
+                values = {"code": error.code, "message": error.message, "hop": error.hop}
+                record = facts_of(kind, {"decision": "deny", **values, **facts})
             self.audit.append(record)
         except Exception as exc:  # an audit that cannot record denies: nothing goes unlogged
             reason = exc.message if isinstance(exc, DelegationError) else repr(exc)
             note = "" if error is None else f" (while recording a {error.code} denial)"
             raise StoreUnavailable(f"audit sink failed: {reason}{note}") from (error or exc)
-
-
-class _EarlyProof:
-    """A proof parsed before the chain (with a worker pool) and its signature verdict."""
-
-    __slots__ = ("key_kid", "token", "verified")
-
-    def __init__(self, token: UnverifiedToken) -> None:
-        self.token = token
-        self.verified = False
-        self.key_kid: str | None = None
-
-
-class _Batch:
-    """One chain's signature jobs, taken one at a time by the caller and the workers.
-
-    Whoever is free takes the next job, so a worker that is slow to start (a busy
-    machine) costs nothing: the caller does the jobs no one took. ``done`` is set when
-    every job has its verdict.
-    """
-
-    def __init__(self, jobs: list[tuple[int, PublicKey, UnverifiedToken]]) -> None:
-        self.jobs = jobs
-        self.results: list[bool] = [False] * len(jobs)
-        self.done = threading.Event()
-        self._next = itertools.count()
-        self._left = len(jobs)
-        self._lock = threading.Lock()
-
-    def work(self) -> None:
-        n = len(self.jobs)
-        while (k := next(self._next)) < n:  # count() hands each index out once (GIL)
-            _, key, t = self.jobs[k]
-            # an exception leaves False: the sequential check re-verifies and reports it
-            with contextlib.suppress(Exception):
-                self.results[k] = key.verify(t.signature, t.signing_input)
-            with self._lock:
-                self._left -= 1
-                if not self._left:
-                    self.done.set()
-
-
-def _raise(problem: DelegationError | None) -> None:
-    if problem is not None:
-        raise problem
-
-
-def _path(tokens: list[UnverifiedToken]) -> tuple[str, ...]:
-    return (tokens[0].claims.iss, *(t.claims.sub for t in tokens))
-
-
-def _purpose(tokens: list[UnverifiedToken]) -> str | None:
-    # The newest stated purpose is the one the holder acts under.
-    return next((t.claims.pur for t in reversed(tokens) if t.claims.pur), None)

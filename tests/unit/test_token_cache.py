@@ -154,7 +154,7 @@ def test_verify_many_returns_verdicts_in_order(world: World) -> None:
 @pytest.fixture
 def covers_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts attenuation checks (calls of checks.attenuation_problems)."""
-    import delegation.verify as verify_module
+    import delegation._steps as verify_module  # where the chain steps live
 
     calls: list[int] = []
     original = verify_module.attenuation_problems
