@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._audit_events import facts_of
 from ._cache import ChainVerdicts, PairVerdicts, TokenCache
 from ._ids import check_agent_id
 from ._sigpool import EarlyProof
@@ -27,7 +28,6 @@ from .audit import (
     ProofFacts,
     RequestFacts,
     VerifyEvent,
-    facts_of,
 )
 from .capabilities import Request, allows
 from .clock import Clock, or_system_clock
