@@ -42,7 +42,8 @@ import os
 import sys
 import warnings
 
-from delegation import DelegationError, InternalError, __version__
+import delegation
+from delegation import DelegationError, InternalError
 
 from . import audit, demo, graph, keys, state, tokens, verify
 from ._common import EXIT_OK, Parser, Subcommands, UsageError, fail, wants_json
@@ -82,13 +83,26 @@ def build_parser() -> Parser:
         description="Signed, attenuated delegation tokens for multi-agent systems.",
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"delegation {__version__}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     subparsers = Subcommands(
         parser.add_subparsers(dest="command", required=True, metavar="COMMAND"), common
     )
     for group in COMMAND_GROUPS:
         group.add_parser(subparsers)
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed version, read (importlib.metadata) only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=str(kwargs.get("help"))
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        sys.stdout.write(f"delegation {delegation.__version__}\n")
+        parser.exit()
 
 
 def main(argv: list[str] | None = None) -> int:
