@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import warnings
+from typing import Any
 
 import networkx as nx
 import pytest
@@ -85,124 +86,90 @@ def test_dot_parses_with_findings_bold(scene_graph: Scene) -> None:
     assert {f"spiffe://acme.example/agent/a{i}" for i in range(6)} <= labels
 
 
+def _obj(required: list[str], properties: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """A JSON Schema object with these required members and member schemas."""
+    return {"type": "object", "required": required, "properties": properties, **more}
+
+
+def _list_of(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item}
+
+
+_STR = {"type": "string"}
+_KIND = {"type": "string", "pattern": "^[A-Za-z0-9_]+$"}
+
 # Written from the Cytoscape.js "elements JSON" docs: a node has data.id; an edge has
 # data.id, data.source and data.target naming nodes.
-CYTOSCAPE_SCHEMA = {
-    "type": "object",
-    "required": ["data", "directed", "multigraph", "elements"],
-    "properties": {
+CYTOSCAPE_SCHEMA = _obj(
+    ["data", "directed", "multigraph", "elements"],
+    {
         "data": {"type": "object"},
-        "elements": {
-            "type": "object",
-            "required": ["nodes", "edges"],
-            "properties": {
-                "nodes": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["data"],
-                        "properties": {
-                            "data": {
-                                "type": "object",
-                                "required": ["id", "name", "kind"],
-                                "properties": {"id": {"type": "string"}},
-                            }
+        "elements": _obj(
+            ["nodes", "edges"],
+            {
+                "nodes": _list_of(
+                    _obj(["data"], {"data": _obj(["id", "name", "kind"], {"id": _STR})})
+                ),
+                "edges": _list_of(
+                    _obj(
+                        ["data"],
+                        {
+                            "data": _obj(
+                                ["id", "source", "target", "kind"],
+                                {"id": _STR, "source": _STR, "target": _STR},
+                            )
                         },
-                    },
-                },
-                "edges": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["data"],
-                        "properties": {
-                            "data": {
-                                "type": "object",
-                                "required": ["id", "source", "target", "kind"],
-                                "properties": {
-                                    "id": {"type": "string"},
-                                    "source": {"type": "string"},
-                                    "target": {"type": "string"},
-                                },
-                            }
-                        },
-                    },
-                },
+                    )
+                ),
             },
-        },
+        ),
     },
-}
+)
 
 # Written from BloodHound's OpenGraph schema docs: metadata.source_kind; nodes with id,
 # kinds (1-3 strings) and primitive (or primitive-array) properties; edges with kind and
 # start/end node references matched by id or name.
 _PRIMITIVE = {"type": ["string", "number", "boolean"]}
-OPENGRAPH_SCHEMA = {
-    "type": "object",
-    "required": ["graph"],
-    "properties": {
-        "metadata": {
-            "type": "object",
-            "properties": {"source_kind": {"type": "string", "pattern": "^[A-Za-z0-9_]+$"}},
-        },
-        "graph": {
-            "type": "object",
-            "required": ["nodes", "edges"],
-            "properties": {
-                "nodes": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["id", "kinds"],
-                        "additionalProperties": False,
-                        "properties": {
+OPENGRAPH_SCHEMA = _obj(
+    ["graph"],
+    {
+        "metadata": {"type": "object", "properties": {"source_kind": _KIND}},
+        "graph": _obj(
+            ["nodes", "edges"],
+            {
+                "nodes": _list_of(
+                    _obj(
+                        ["id", "kinds"],
+                        {
                             "id": {"type": "string", "minLength": 1},
-                            "kinds": {
-                                "type": "array",
-                                "minItems": 1,
-                                "maxItems": 3,
-                                "items": {"type": "string"},
-                            },
+                            "kinds": {"type": "array", "minItems": 1, "maxItems": 3, "items": _STR},
                             "properties": {
                                 "type": "object",
                                 "additionalProperties": {
-                                    "anyOf": [
-                                        _PRIMITIVE,
-                                        {"type": "array", "items": _PRIMITIVE},
-                                    ]
+                                    "anyOf": [_PRIMITIVE, _list_of(_PRIMITIVE)]
                                 },
                             },
                         },
-                    },
-                },
-                "edges": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["kind", "start", "end"],
-                        "additionalProperties": False,
-                        "properties": {
-                            "kind": {"type": "string", "pattern": "^[A-Za-z0-9_]+$"},
+                        additionalProperties=False,
+                    )
+                ),
+                "edges": _list_of(
+                    _obj(
+                        ["kind", "start", "end"],
+                        {
+                            "kind": _KIND,
                             "start": {"$ref": "#/$defs/ref"},
                             "end": {"$ref": "#/$defs/ref"},
                             "properties": {"type": "object"},
                         },
-                    },
-                },
+                        additionalProperties=False,
+                    )
+                ),
             },
-        },
+        ),
     },
-    "$defs": {
-        "ref": {
-            "type": "object",
-            "required": ["value"],
-            "properties": {
-                "value": {"type": "string"},
-                "match_by": {"enum": ["id", "name"]},
-            },
-        }
-    },
-}
+    **{"$defs": {"ref": _obj(["value"], {"value": _STR, "match_by": {"enum": ["id", "name"]}})}},
+)
 
 
 def test_cytoscape_matches_schema_and_round_trips(scene_graph: Scene) -> None:
