@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import Generic, TypeVar
 
 from .keys import PublicKey
 from .tokens import UnverifiedToken
 
 __all__ = ["ChainVerdicts", "PairVerdicts", "TokenCache"]
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 class _Entry:
@@ -37,52 +41,78 @@ class _Entry:
         self.verified_kid: str | None = None
 
 
-class TokenCache:
-    """A bounded, thread-safe LRU of parsed tokens and their signature verdicts.
-
-    >>> TokenCache(0).get("x", now=0) is None
-    True
-    """
+class _Expiring(Generic[_K, _V]):
+    """A bounded, thread-safe LRU of values that expire, each admitted on its key's second
+    sighting (a small "doorkeeper" of recently seen key hashes decides)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._data: OrderedDict[str, _Entry] = OrderedDict()
-        self._seen: OrderedDict[int, None] = OrderedDict()  # hashes of tokens seen once
+        self._data: OrderedDict[_K, _V] = OrderedDict()
+        self._seen: OrderedDict[int, None] = OrderedDict()  # hashes of keys seen once
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._data)
 
-    def get(self, raw: str, *, now: float) -> tuple[UnverifiedToken, PublicKey] | None:
-        """The parsed token and its cnf key, if cached and not expired."""
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._seen.clear()
+
+    def _expiry(self, value: _V) -> float:
+        raise NotImplementedError
+
+    def _live(self, key: _K, now: float) -> _V | None:
+        """The value for ``key`` if admitted and not expired (most recently used now)."""
         if not self.size:
             return None
         with self._lock:
-            entry = self._data.get(raw)
-            if entry is None:
+            value = self._data.get(key)
+            if value is None:
                 return None
-            if now >= entry.expires:
-                del self._data[raw]
+            if now >= self._expiry(value):
+                del self._data[key]
                 return None
-            self._data.move_to_end(raw)
-            return entry.token, entry.key
+            self._data.move_to_end(key)
+            return value
 
-    def put(self, token: UnverifiedToken, key: PublicKey, *, expires: float) -> None:
-        """Remember a token that passed the structural checks of step 1."""
+    def _admit(self, key: _K, value: _V) -> None:
+        """Keep ``value`` if ``key`` was seen before (a hash collision only admits a key
+        one sighting early); otherwise remember the sighting."""
         if not self.size:
             return
         with self._lock:
-            mark = hash(token.raw)  # a collision only admits a token one sighting early
+            mark = hash(key)
             if mark not in self._seen:
                 self._seen[mark] = None
                 while len(self._seen) > 4 * self.size:
                     self._seen.popitem(last=False)
                 return
             del self._seen[mark]
-            self._data[token.raw] = _Entry(token, key, expires)
-            self._data.move_to_end(token.raw)
+            self._data[key] = value
+            self._data.move_to_end(key)
             while len(self._data) > self.size:
                 self._data.popitem(last=False)
+
+
+class TokenCache(_Expiring[str, _Entry]):
+    """A bounded, thread-safe LRU of parsed tokens and their signature verdicts.
+
+    >>> TokenCache(0).get("x", now=0) is None
+    True
+    """
+
+    def _expiry(self, value: _Entry) -> float:
+        return value.expires
+
+    def get(self, raw: str, *, now: float) -> tuple[UnverifiedToken, PublicKey] | None:
+        """The parsed token and its cnf key, if cached and not expired."""
+        entry = self._live(raw, now)
+        return None if entry is None else (entry.token, entry.key)
+
+    def put(self, token: UnverifiedToken, key: PublicKey, *, expires: float) -> None:
+        """Remember a token that passed the structural checks of step 1."""
+        self._admit(token.raw, _Entry(token, key, expires))
 
     def verified(self, raw: str, kid: str) -> bool:
         """True when the token's signature already verified under the key ``kid``."""
@@ -97,11 +127,6 @@ class TokenCache:
             entry = self._data.get(raw)
             if entry is not None:
                 entry.verified_kid = kid
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._seen.clear()
 
 
 class PairVerdicts:
@@ -143,7 +168,7 @@ class PairVerdicts:
             self._data.clear()
 
 
-class ChainVerdicts:
+class ChainVerdicts(_Expiring[object, tuple[object, float]]):
     """Passing structural verdicts of whole chains (steps 1-4 and 6), by chain text.
 
     What a verdict depends on besides the text is stored with it and compared on every
@@ -158,51 +183,19 @@ class ChainVerdicts:
     ('entry', None)
     """
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[object, tuple[object, float]] = OrderedDict()
-        self._seen: OrderedDict[int, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._data)
+    def _expiry(self, value: tuple[object, float]) -> float:
+        return value[1]
 
     def get(self, key: object, *, now: float) -> object | None:
         """The entry for ``key`` if admitted and not expired."""
-        if not self.size:
-            return None
-        with self._lock:
-            hit = self._data.get(key)
-            if hit is None:
-                return None
-            if now >= hit[1]:
-                del self._data[key]
-                return None
-            self._data.move_to_end(key)
-            return hit[0]
+        hit = self._live(key, now)
+        return None if hit is None else hit[0]
 
     def put(self, key: object, entry: object, *, expires: float) -> None:
         """Remember a chain that passed steps 1-6 (on its second sighting)."""
-        if not self.size:
-            return
-        with self._lock:
-            mark = hash(key)
-            if mark not in self._seen:
-                self._seen[mark] = None
-                while len(self._seen) > 4 * self.size:
-                    self._seen.popitem(last=False)
-                return
-            del self._seen[mark]
-            self._data[key] = (entry, expires)
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+        self._admit(key, (entry, expires))
 
     def discard(self, key: object) -> None:
+        """Forget the verdict for ``key`` (one whose dependencies no longer hold)."""
         with self._lock:
             self._data.pop(key, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._seen.clear()
