@@ -21,9 +21,10 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from ._jose import plain_json
 from .capabilities import Capability
 from .errors import ConfigurationError
-from .tokens import cap_wire, plain_json
+from .tokens import cap_wire
 
 __all__ = ["event_json", "line_bytes", "reference_fields", "remember_plain"]
 

@@ -33,6 +33,7 @@ __all__ = [
     "b64url_decode",
     "b64url_encode",
     "json_object",
+    "plain_json",
     "split_compact",
     "token_id_of",
 ]
@@ -158,6 +159,34 @@ _MAX_SAFE = 2**53 - 1  # rfc8785 refuses integers past +-(2**53 - 1) (I-JSON's s
 _SORTED = orjson.OPT_SORT_KEYS
 
 
+def plain_json(value: object, *, ascii_keys: bool = False, max_int: int | None = None) -> bool:
+    """Whether ``value`` holds only str-keyed objects, lists, strings, ints, bools, null
+    (with ``ascii_keys``, ASCII member names only; with ``max_int``, integers within it).
+
+    >>> plain_json({"a": [1, "x", None]}), plain_json({"a": 1.5})
+    (True, False)
+    >>> plain_json({"é": 1}, ascii_keys=True), plain_json(2**60, max_int=2**53)
+    (False, False)
+    """
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is dict:
+            for k in v:  # type: ignore[attr-defined]
+                if type(k) is not str or (ascii_keys and not k.isascii()):
+                    return False
+            stack.extend(v.values())  # type: ignore[attr-defined]
+        elif t is list:
+            stack.extend(v)  # type: ignore[arg-type]
+        elif t is int:
+            if max_int is not None and not -max_int <= v <= max_int:  # type: ignore[operator]
+                return False
+        elif t is not str and t is not bool and v is not None:
+            return False
+    return True
+
+
 def _canonical_simple(value: object) -> bytes | None:
     """RFC 8785 of ``value`` by orjson, when they write the same bytes, else None.
 
@@ -167,22 +196,8 @@ def _canonical_simple(value: object) -> bytes | None:
     Floats (spelt differently), longer integers, lone surrogates and any other type go
     through ``rfc8785``; a hypothesis test holds the two to the same bytes.
     """
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        t = type(v)
-        if t is dict:
-            for k in v:  # type: ignore[attr-defined]
-                if type(k) is not str or not k.isascii():
-                    return None
-            stack.extend(v.values())  # type: ignore[attr-defined]
-        elif t is list:
-            stack.extend(v)  # type: ignore[arg-type]
-        elif t is int:
-            if not -_MAX_SAFE <= v <= _MAX_SAFE:  # type: ignore[operator]
-                return None
-        elif t is not str and t is not bool and v is not None:
-            return None
+    if not plain_json(value, ascii_keys=True, max_int=_MAX_SAFE):
+        return None
     try:
         return _dumps(value, option=_SORTED)
     except orjson.JSONEncodeError:  # a lone surrogate, nesting orjson will not write

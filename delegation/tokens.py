@@ -35,7 +35,14 @@ from pydantic import (
 from typing_extensions import TypedDict, TypeVar
 
 from ._ids import check_agent_id
-from ._jose import b64url_decode, b64url_encode, json_object, split_compact, token_id_of
+from ._jose import (
+    b64url_decode,
+    b64url_encode,
+    json_object,
+    plain_json,
+    split_compact,
+    token_id_of,
+)
 from .capabilities import Capability
 from .errors import DelegationError, MalformedError, OversizedError
 
@@ -314,24 +321,6 @@ def _has_float(value: object) -> bool:
         elif t is float:
             return True
     return False
-
-
-def plain_json(value: object) -> bool:
-    """Whether ``value`` holds only str-keyed objects, lists, strings, ints, bools, null."""
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        t = type(v)
-        if t is dict:
-            for k in v:  # type: ignore[attr-defined]
-                if type(k) is not str:
-                    return False
-            stack.extend(v.values())  # type: ignore[attr-defined]
-        elif t is list:
-            stack.extend(v)  # type: ignore[arg-type]
-        elif t is not str and t is not int and t is not bool and v is not None:
-            return False
-    return True
 
 
 # Capability objects are shared (tokens' capabilities are memoised by their JSON, callers
