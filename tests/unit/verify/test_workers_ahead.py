@@ -1,0 +1,98 @@
+"""``Verifier(workers=N)``: each signature is checked once, under the key the checks use.
+
+test_workers.py shows the verdicts do not depend on the pool. These tests pin what the
+pool is for and the one way it could weaken a verdict (docs/mutation.md, ``verify.py``):
+a signature verified ahead is not verified again, and a check that errored on the pool is
+never taken as a pass.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from forging import b64d, b64e
+from support import REQ, World
+from verify_support import with_hop
+
+from delegation import DelegationError
+from delegation.keys import PublicKey
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    original = PublicKey.verify
+
+    def counting(self: PublicKey, signature: bytes, data: bytes, **kw: object) -> bool:
+        calls.append(self.kid)
+        return original(self, signature, data)
+
+    monkeypatch.setattr(PublicKey, "verify", counting)
+    return calls
+
+
+@pytest.mark.parametrize("hops", [1, 2, 5])
+def test_each_signature_is_verified_once_under_its_own_key(
+    world: World, monkeypatch: pytest.MonkeyPatch, hops: int
+) -> None:
+    """Fault: a signature checked ahead on the pool with the wrong key, or with its verdict
+    lost (the root's key, a hop's parent key, the proof's holder key), is verified again.
+
+    With the cache off, a cold chain of ``hops`` tokens and its proof make exactly
+    ``hops + 1`` verifications: the root's key once, each parent's bound key once, and the
+    holder's key once for the proof.
+    """
+    chain = world.chain(hops)
+    proof = world.prove(chain)
+    calls = _counting(monkeypatch)
+    with world.verifier(workers=2, token_cache=0) as v:
+        v.verify(chain, proof, REQ)
+    signers = [world.orch, *world.agents[:hops]]
+    assert Counter(calls) == Counter(k.kid for k in signers)
+
+
+def test_sequential_verifier_verifies_each_signature_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same count with ``workers=1``: the pool adds no verification of its own."""
+    chain = world.chain(3)
+    proof = world.prove(chain)
+    calls = _counting(monkeypatch)
+    world.verifier(workers=1, token_cache=0).verify(chain, proof, REQ)
+    assert Counter(calls) == Counter(k.kid for k in [world.orch, *world.agents[:3]])
+
+
+def _bad_sig(token: str) -> str:
+    h, p, s = token.split(".")
+    sig = bytearray(b64d(s))
+    sig[5] ^= 0x01
+    return f"{h}.{p}.{b64e(bytes(sig))}"
+
+
+@pytest.mark.parametrize("hop", [0, 2])
+def test_a_signature_check_that_errors_on_the_pool_is_not_a_pass(
+    world: World, monkeypatch: pytest.MonkeyPatch, hop: int
+) -> None:
+    """Fault: a pool job that raised is counted as verified (its verdict defaults to true).
+
+    The first verification of the forged hop raises (as a backend might on a malformed
+    input); the sequential check verifies it again and refuses it as usual.
+    """
+    chain = world.chain(3)
+    proof = world.prove(chain)
+    forged = with_hop(chain, hop, _bad_sig(chain.tokens[hop]))
+    bad_signature = b64d(forged.tokens[hop].split(".")[2])
+    original = PublicKey.verify
+    raised: list[bool] = []
+
+    def flaky(self: PublicKey, signature: bytes, data: bytes, **kw: object) -> bool:
+        if signature == bad_signature and not raised:
+            raised.append(True)
+            raise RuntimeError("backend failure")
+        return original(self, signature, data)
+
+    monkeypatch.setattr(PublicKey, "verify", flaky)
+    with world.verifier(workers=2, token_cache=0) as v, pytest.raises(DelegationError) as ei:
+        v.verify(forged, proof, REQ)
+    assert raised == [True]  # the pool met the error
+    assert (ei.value.code, ei.value.hop) == ("bad_signature", hop)
