@@ -7,6 +7,7 @@ Found by a mutation run of ``verify.py`` (docs/mutation.md): the JSON form print
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
 from typing import Any
 
@@ -92,3 +93,10 @@ def test_a_check_that_errors_denies_with_internal_error_naming_the_exception(
     assert ei.value.code == "internal_error"
     assert ei.value.message == "verification failed unexpectedly: RuntimeError"
     assert isinstance(ei.value.__cause__, RuntimeError)
+
+
+def test_only_the_verifier_builds_a_verified_chain(world: World) -> None:
+    """Fault: the refusal to build a ``VerifiedChain`` outside the verifier loses its text."""
+    verified = world.verifier().verify_chain(world.chain(1))
+    with pytest.raises(TypeError, match=r"^VerifiedChain is built only by Verifier$"):
+        dataclasses.replace(verified, holder="spiffe://acme.example/agent/mallory")
