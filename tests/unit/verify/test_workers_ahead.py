@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from forging import b64d, b64e
+from forging import b64d, b64e, forge
 from support import REQ, World
 from verify_support import with_hop
 
@@ -96,3 +96,20 @@ def test_a_signature_check_that_errors_on_the_pool_is_not_a_pass(
         v.verify(forged, proof, REQ)
     assert raised == [True]  # the pool met the error
     assert (ei.value.code, ei.value.hop) == ("bad_signature", hop)
+
+
+def test_a_hop_naming_another_key_is_refused_without_verifying_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault: the pool verifies a signature whose ``kid`` is not the key it would be checked
+    under (the kid and alg filter joined with ``or``): wasted work on a forged chain.
+    """
+    chain = world.chain(3)
+    proof = world.prove(chain)
+    forged = forge(chain.tokens[2], signer=world.orch, header={"kid": world.orch.kid})
+    calls = _counting(monkeypatch)
+    with world.verifier(workers=2, token_cache=0) as v, pytest.raises(DelegationError) as ei:
+        v.verify(with_hop(chain, 2, forged), proof, REQ)
+    assert (ei.value.code, ei.value.hop) == ("bad_signature", 2)
+    a = world.agents
+    assert Counter(calls) == Counter([world.orch.kid, a[0].kid, a[2].kid])  # root, hop 1, proof
