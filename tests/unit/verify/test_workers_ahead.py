@@ -15,7 +15,7 @@ from forging import b64d, b64e, forge
 from support import REQ, World
 from verify_support import with_hop
 
-from delegation import DelegationError
+from delegation import DelegationError, Limits, Request
 from delegation.keys import PublicKey
 
 
@@ -113,3 +113,41 @@ def test_a_hop_naming_another_key_is_refused_without_verifying_it(
     assert (ei.value.code, ei.value.hop) == ("bad_signature", 2)
     a = world.agents
     assert Counter(calls) == Counter([world.orch.kid, a[0].kid, a[2].kid])  # root, hop 1, proof
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_verifiers_size_limit_holds_for_a_proof_parsed_early(
+    world: World, workers: int
+) -> None:
+    """Fault: with a pool, the proof is parsed ahead under the default size limit and that
+    parse is used at step 8, so a proof over the verifier's own (smaller) limit verifies.
+    """
+    chain = world.chain(2)
+    big = Request(tool="crm.read", resource="customers/eu/" + "x" * 1000, args=REQ.args)
+    proof = world.prove(chain, request=big)
+    limit = len(proof) - 1  # the chain's tokens are well under it
+    assert all(len(t) < limit for t in chain.tokens)
+    limits = Limits(max_token_bytes=limit)
+    with world.verifier(workers=workers, limits=limits) as v, pytest.raises(DelegationError) as ei:
+        v.verify(chain, proof, big)
+    assert (ei.value.code, ei.value.message) == (
+        "oversized",
+        f"proof is {len(proof)} bytes, over the {limit}-byte limit",
+    )
+
+
+def test_a_cached_token_is_kept_until_it_expires_with_the_skew(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault: cached tokens are dropped ``clock_skew`` seconds before they expire (their
+    signatures are then verified again while the chain is still valid).
+    """
+    chain = world.chain(2, ttl=600)  # the tokens expire at T0 + 600 and T0 + 599
+    verifier = world.verifier(token_cache=4096)
+    for _ in range(2):  # the cache admits a token on its second sighting
+        verifier.verify(chain, world.prove(chain), REQ)
+    world.clock.advance(599)  # within the skew of both expiries: the chain still verifies
+    proof = world.prove(chain)
+    calls = _counting(monkeypatch)
+    verifier.verify(chain, proof, REQ)
+    assert calls == [world.agents[1].kid]  # the new proof's only
