@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from delegation import Capability, Constraint, DelegationError, Request, covers
+from delegation import Capability, Constraint, DelegationError, Request, allows, covers
 from delegation.capabilities import json_equal, pattern_matches
 from delegation.policy import PolicyContext
 from delegation.policy.rules import RulesPolicy
@@ -17,6 +17,33 @@ from delegation.policy.rules import RulesPolicy
 
 def con(**kinds: object) -> Constraint:
     return Constraint.model_validate(kinds)
+
+
+# --- allows: tool, resource and every constraint --- #
+
+ALLOWS_CAP = Capability(
+    tool="crm.read", resource="customers/eu/**", constraints={"rows": {"max": 10}}
+)
+
+
+@pytest.mark.parametrize(
+    ("tool", "resource", "args", "expected"),
+    [
+        ("crm.read", "customers/eu/42", {"rows": 10}, True),
+        ("crm.write", "customers/eu/42", {"rows": 10}, False),  # another tool
+        ("crm.read", "customers/us/42", {"rows": 10}, False),  # another resource
+        ("crm.read", "customers/eu/42", {"rows": 11}, False),  # a constraint fails
+        ("crm.read", "customers/eu/42", {}, False),  # a constrained argument is absent
+    ],
+)
+def test_allows_needs_the_tool_the_resource_and_every_constraint(
+    tool: str, resource: str, args: dict[str, object], expected: bool
+) -> None:
+    """Fault: ``allows`` lets a request through when its resource does not match.
+
+    Only a hypothesis property (in some seeds) noticed; now each part is a fixed case.
+    """
+    assert allows(ALLOWS_CAP, Request(tool=tool, resource=resource, args=args)) is expected
 
 
 # --- a value list implies the parent's bounds and prefix through its summary --- #

@@ -150,3 +150,23 @@ def test_a_token_is_accepted_once_while_it_can_still_verify(world: World) -> Non
         1,
         f"token {leaf_id} was already accepted",
     )
+
+
+class _SilentDeny:
+    """A policy that denies without giving a reason."""
+
+    digest = "silent-deny"
+
+    def decide(self, context: PolicyContext) -> Decision:
+        return Decision("deny", (), "")
+
+
+def test_a_denial_without_a_reason_says_no_rule_allows_it(world: World) -> None:
+    """Fault: the default reason of a denial (a policy that gives none) is garbled."""
+    chain = world.chain(1)
+    with pytest.raises(DelegationError) as ei:
+        world.verifier(policy=_SilentDeny()).verify(chain, world.prove(chain), REQ)
+    assert (ei.value.code, ei.value.message) == (
+        "policy_denied",
+        "policy denied: no rule allows it",
+    )
