@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from support import CAP, NARROW, REQ, T0, World
 
-from delegation import Chain, DelegationError, Limits
+from delegation import Chain, ChainGrantsOnly, DelegationError, Limits
 from delegation.policy import Decision, PolicyContext
 from delegation.policy.rules import RulesPolicy
 from delegation.stores.memory import MemoryStore
@@ -100,11 +100,21 @@ def test_a_denial_says_why_and_explains_itself_in_the_error_and_the_audit(
         assert record.get("labels") == labels
 
 
+class _ChattyAllow:
+    """A policy that allows and explains itself anyway."""
+
+    digest = "chatty-allow"
+
+    def decide(self, context: PolicyContext) -> Decision:
+        return Decision("allow", ("chatty",), "ok", explanation=("chatty: allowed",))
+
+
 def test_an_allow_is_audited_without_an_explanation(world: World) -> None:
-    """An allowed decision carries no explanation (only denials explain themselves)."""
+    """Fault: an allow's explanation is audited (only denials explain themselves)."""
     chain = world.chain(2)
-    world.verifier().verify(chain, world.prove(chain), REQ)
-    assert world.audit.records[-1]["policy"].get("explanation") is None
+    for policy in (ChainGrantsOnly(), _ChattyAllow()):
+        world.verifier(policy=policy).verify(chain, world.prove(chain), REQ)
+        assert world.audit.records[-1]["policy"].get("explanation") is None
 
 
 def test_accept_for_another_agent_names_the_leaf_and_its_subject(world: World) -> None:
