@@ -52,7 +52,8 @@ def test_allows_needs_the_tool_the_resource_and_every_constraint(
 @pytest.mark.parametrize(
     ("child", "expected"),
     [
-        ([2, 5, 10], True),  # within [1, 10], both ends included
+        ([2, 5, 10], True),  # within [1, 10]: the maximum itself is in
+        ([1, 5], True),  # ...and so is the minimum
         ([1.5, 3], True),
         ([0, 5], False),  # below min
         ([5, 11], False),  # above max
@@ -96,6 +97,26 @@ def test_a_one_of_mixing_numbers_and_text_is_summarised_without_comparing_them()
 def test_a_text_one_of_is_judged_by_its_common_prefix(child: list[object], expected: bool) -> None:
     """Fault: the summary forgets the values are text, or their longest common prefix."""
     assert con(one_of=child).implies(con(prefix="/srv/app/")) is expected
+
+
+@pytest.mark.parametrize(
+    ("child", "parent", "expected"),
+    [
+        (con(one_of=["/srv/app/a", "/srv/app/b/c"]), con(subpath="/srv/app"), True),
+        (con(one_of=["/srv/app/a", "/etc/passwd"]), con(subpath="/srv/app"), False),
+        (con(equals="/srv/app/a"), con(subpath="/srv/app/"), True),
+        (con(equals="/srv/app/../etc"), con(subpath="/srv/app/"), False),
+        (con(equals="x"), con(one_of=[None]), False),  # only null is allowed
+        (con(equals="x"), con(one_of=["x", None]), True),
+    ],
+)
+def test_a_pinned_value_implies_a_subpath_or_a_list_only_when_it_is_in_it(
+    child: Constraint, parent: Constraint, expected: bool
+) -> None:
+    """Fault: a child ``one_of`` is never (or always) below a parent ``subpath``, or a child
+    ``equals`` is judged as if its value were null.
+    """
+    assert child.implies(parent) is expected
 
 
 # --- JSON equality and keys: containers compare element by element --- #
