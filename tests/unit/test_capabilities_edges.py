@@ -322,3 +322,27 @@ def test_a_deny_rule_on_a_prefix_denies_an_argument_that_is_not_text() -> None:
     assert decide("/etc/passwd") == "deny"
     assert decide("/tmp/x") == "allow"
     assert decide(5) == "deny"  # cannot be judged against a prefix: fail closed
+
+
+# --- wire forms and construction-time checks --- #
+
+
+def test_kinds_thaws_an_object_value_deeply() -> None:
+    """Fault: ``thaw`` drops the values of an object (``{"a": null}`` on the wire)."""
+    value = {"a": [1, {"b": 2}], "c": "d"}
+    assert Constraint(equals=value).kinds() == {"equals": value}
+    cap = Capability(tool="t", constraints={"x": {"equals": value}})
+    assert Capability.from_wire(cap.to_wire()) == cap
+
+
+@pytest.mark.parametrize("args", [{"n": 2**53 + 1}, {"n": float("nan")}], ids=["big-int", "nan"])
+def test_a_request_with_arguments_rfc_8785_refuses_is_refused_when_built(
+    args: dict[str, object],
+) -> None:
+    """Fault: the canonical-JSON check of the arguments is skipped at construction, so the
+    request fails later, at verification.
+    """
+    with pytest.raises(DelegationError) as ei:
+        Request(tool="a", resource="b", args=args)
+    assert ei.value.code == "invalid_request"
+    assert ei.value.message.startswith("request arguments are not canonical JSON: ")
