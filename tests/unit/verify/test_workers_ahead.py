@@ -9,6 +9,7 @@ never taken as a pass.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import pytest
 from forging import b64d, b64e, forge
@@ -16,6 +17,7 @@ from support import REQ, World
 from verify_support import with_hop
 
 from delegation import DelegationError, Limits, Request
+from delegation import verify as verify_module
 from delegation.keys import PublicKey
 
 
@@ -149,5 +151,14 @@ def test_a_cached_token_is_kept_until_it_expires_with_the_skew(
     world.clock.advance(599)  # within the skew of both expiries: the chain still verifies
     proof = world.prove(chain)
     calls = _counting(monkeypatch)
+    parsed: list[str] = []
+    original_parse = verify_module.parse_jws
+
+    def counting_parse(raw: str, *args: Any, **kw: Any) -> Any:
+        parsed.append(kw.get("what", ""))
+        return original_parse(raw, *args, **kw)
+
+    monkeypatch.setattr(verify_module, "parse_jws", counting_parse)
     verifier.verify(chain, proof, REQ)
     assert calls == [world.agents[1].kid]  # the new proof's only
+    assert parsed == ["proof"]  # the chain's tokens come parsed from the cache
