@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -43,3 +44,22 @@ def verify_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(PublicKey, "is_valid", counting)
     return calls
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memo_caches_under_mutmut() -> None:
+    """Under mutmut (scripts/mutate), empty delegation's memo caches before each test.
+
+    mutmut runs each mutant against the tests it saw call the mutated function. A memoised
+    result (``pattern_covers``, ``_split``) hides the call from every later test with the
+    same arguments, so those tests were never run against the mutants of the functions
+    behind the cache. Outside mutmut this does nothing.
+    """
+    if not os.environ.get("MUTANT_UNDER_TEST"):
+        return
+    for name, module in list(sys.modules.items()):
+        if name == "delegation" or name.startswith("delegation."):
+            for value in list(vars(module).values()):
+                clear = getattr(value, "cache_clear", None)
+                if callable(clear) and getattr(value, "__module__", None) == name:
+                    clear()
