@@ -11,7 +11,9 @@ import functools
 import threading
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict
+
+from typing_extensions import Unpack
 
 from ._ids import check_agent_id, new_jti
 from .audit import AuditSink, DelegateEvent, MintEvent, TokenFacts
@@ -86,6 +88,19 @@ def _confirmation(key: PublicKey) -> Confirmation:
     return Confirmation.model_validate({"jwk": key.jwk})
 
 
+class _Lineage(TypedDict):
+    """What a hop takes from where it stands in a chain (``Delegator._issue``)."""
+
+    task: str
+    obo: str | None
+    purpose: str | None
+    act: Act
+    prf: str | None
+    rcpt: str | None
+    parent: DelegationClaims | None
+    hop: int
+
+
 class Delegator:
     """Mints tokens and proofs with one agent's key.
 
@@ -140,26 +155,11 @@ class Delegator:
         """
         now = int(self.clock.now())
         task = task or f"task-{new_jti()}"
-        children = _caps(caps)
-        ttl, elevation = self._governed_ttl(now, ttl, task, to, children)
-        payload, float_free = self._claims(
-            now=now,
-            to=to,
-            to_key=to_key,
-            caps=children,
-            ttl=ttl,
-            depth=depth,
-            task=task,
-            obo=obo,
-            purpose=purpose,
-            act={"sub": self.key.agent},
-            prf=None,
-            rcpt=None,
-            parent=None,
-            hop=0,
-        )
-        token = self._sign(TOKEN_TYP, payload, float_free=float_free)
-        self._record("mint", token, elevation)
+        token = self._issue(
+            "mint", now, to, to_key, caps, ttl, depth,
+            task=task, obo=obo, purpose=purpose, act={"sub": self.key.agent},
+            prf=None, rcpt=None, parent=None, hop=0,
+        )  # fmt: skip
         return Chain._of_minted((token,))
 
     def delegate(
@@ -206,27 +206,36 @@ class Delegator:
         if parent.dpth < 1:
             raise DepthExceeded("the chain's last token allows no further delegation (dpth 0)")
         depth = parent.dpth - 1 if depth is None else depth
-        children = _caps(caps)
-        ttl, elevation = self._governed_ttl(now, ttl, parent.task, to, children)
-        payload, float_free = self._claims(
-            now=now,
-            to=to,
-            to_key=to_key,
-            caps=children,
-            ttl=ttl,
-            depth=depth,
-            task=parent.task,
-            obo=parent.obo,
-            purpose=purpose,
+        token = self._issue(
+            "delegate", now, to, to_key, caps, ttl, depth,
+            task=parent.task, obo=parent.obo, purpose=purpose,
             act={"sub": self.key.agent, "act": parent.act},
-            prf=leaf.token_id,
-            rcpt=receipt,
-            parent=parent,
-            hop=len(chain),
+            prf=leaf.token_id, rcpt=receipt, parent=parent, hop=len(chain),
+        )  # fmt: skip
+        return Chain._of_minted((*chain.tokens, token))
+
+    def _issue(
+        self,
+        event: str,
+        now: int,
+        to: str,
+        to_key: Mapping[str, Any] | PublicKey | AgentKey,
+        caps: Iterable[CapabilityLike],
+        ttl: int,
+        depth: int,
+        **lineage: Unpack[_Lineage],
+    ) -> str:
+        """One hop: governed (task deadline, receiver's baseline), claimed, signed and
+        recorded as ``event`` (``mint`` or ``delegate``). ``lineage``: what ``_claims``
+        takes besides the grant (task, obo, purpose, act, prf, rcpt, parent, hop)."""
+        children = _caps(caps)
+        ttl, elevation = self._governed_ttl(now, ttl, lineage["task"], to, children)
+        payload, float_free = self._claims(
+            now=now, to=to, to_key=to_key, caps=children, ttl=ttl, depth=depth, **lineage
         )
         token = self._sign(TOKEN_TYP, payload, float_free=float_free)
-        self._record("delegate", token, elevation)
-        return Chain._of_minted((*chain.tokens, token))
+        self._record(event, token, elevation)
+        return token
 
     def _governed_ttl(
         self, now: int, ttl: int, task: str, to: str, caps: list[Capability]
