@@ -131,13 +131,13 @@ def _midpoint(view: View, e: VEdge) -> tuple[float, float]:
     return max(a.x, b.x) + half + 45, (a.y + b.y) / 2
 
 
-def _badge(view: View, fid: int, x: float, y: float, dx: float) -> str:
+def _badge(view: View, fid: int, x: float, y: float, dx: float, dy: float = 0.0) -> str:
     f = view.findings[fid].finding
     shape, letter, fill, ink = BADGES[f.severity]
     tip = f"{f.severity.upper()} {f.rule}: {f.title}"
     return (
         f'<g class="badge s-{f.severity}" id="f{fid}" data-f="{fid}" '
-        f'transform="translate({_n(x + dx)} {_n(y)})"><title>{esc(tip)}</title>'
+        f'transform="translate({_n(x + dx)} {_n(y + dy)})"><title>{esc(tip)}</title>'
         f'<path d="{shape}" fill="{fill}" stroke="#000" stroke-width="1"/>'
         f'<text fill="{ink}" y="{"2" if f.severity == "high" else "0"}">{letter}</text></g>'
     )
@@ -193,7 +193,21 @@ def _badges_for(view: View, edges: Sequence[VEdge], nodes: Sequence[int]) -> lis
     for e in edges:
         if e.idx in by_edge:
             x, y = _midpoint(view, e)
-            out.extend(_badge(view, fid, x, y, k * 24) for k, fid in enumerate(by_edge[e.idx]))
+            # two abreast, rows centred on the edge's midpoint: they stay in the gap
+            # between the columns instead of running over the next node's label
+            fids = by_edge[e.idx]
+            rows = (len(fids) + 1) // 2
+            out.extend(
+                _badge(
+                    view,
+                    fid,
+                    x,
+                    y,
+                    (k % 2) * 24 - (12 if len(fids) > 1 else 0),
+                    (k // 2 - (rows - 1) / 2) * 24,
+                )
+                for k, fid in enumerate(fids)
+            )
     for i in nodes:
         n = view.nodes[i]
         out.extend(
