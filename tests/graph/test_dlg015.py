@@ -38,6 +38,8 @@ def test_unused_capabilities_fire(scene: Scene) -> None:
         [str(WRITE)],
     )
     assert low.message.startswith(f"{a2.agent} was granted {CAP}")
+    assert "but it never used it in an allowed call" in low.message
+    assert "but neither it nor the agents below it (1 token delegated) used it" in info.message
 
 
 def test_chains_alone_say_nothing(scene: Scene) -> None:

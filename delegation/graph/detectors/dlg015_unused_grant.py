@@ -84,14 +84,19 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         below = sum(children.get(h.token_id, 0) for h in hops)
         # info only when every token was delegated further (its agents below may need it)
         severity: Severity = "info" if all(h.token_id in children for h in hops) else "low"
-        who = f"neither it nor the agents below it ({below} tokens delegated)" if below else "it"
+        who = (
+            f"neither it nor the agents below it ({below} token{'' if below == 1 else 's'} "
+            "delegated) used"
+            if below
+            else "it never used"
+        )
         out.append(
             Finding(
                 rule="DLG015",
                 severity=severity,
                 title=TITLE,
                 message=(
-                    f"{sub} was granted {listed(caps, 5)} {granted(hops)}, but {who} used "
+                    f"{sub} was granted {listed(caps, 5)} {granted(hops)}, but {who} "
                     f"{'it' if len(caps) == 1 else 'them'} in an allowed call ({allowed} "
                     f"allowed of {calls} calls observed): grant less"
                 ),
