@@ -39,7 +39,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import warnings
 
 import delegation
@@ -126,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     except DelegationError as exc:
         return fail(as_json, exc.code, exc.message)
     except KeyboardInterrupt:
+        if argv is None and threading.current_thread() is threading.main_thread():
+            # this process is the command, and it is over: a second Ctrl-C while the
+            # interpreter exits would kill it by the signal (no status 130); ignore it
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

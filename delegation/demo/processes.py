@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -86,7 +87,17 @@ class Agents:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        if kind is None or not issubclass(kind, KeyboardInterrupt):
+            self.stop()
+            return
+        # Ctrl-C: a second one must not cut the clean-up short and leave agents running
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            self.stop()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
 
     def url(self, role: str) -> str:
         return self.processes[role].url
