@@ -134,6 +134,25 @@ class Recorder:
         return self.decision
 
 
+def one_hop_context(request: Request, *, holder: str, root: str, **more: Any) -> PolicyContext:
+    """The policy context of ``request`` made by ``holder``, one hop below ``root``, in
+    task T-1 at time 0 (``more`` overrides or adds fields)."""
+    fields: dict[str, Any] = {
+        "holder": holder,
+        "request": request,
+        "path": (root, holder),
+        "root": root,
+        "depth": 1,
+        "remaining_depth": 0,
+        "task": "T-1",
+        "obo": None,
+        "purpose": None,
+        "capabilities": (),
+        "time": 0.0,
+    }
+    return PolicyContext(**{**fields, **more})
+
+
 def require_optional(module: str, install: str) -> ModuleType:
     """Import an optional dependency for a test module: skip without it, but under
     ``CI=true`` fail, so a CI image that lost the extra cannot turn its tests into skips

@@ -13,7 +13,15 @@ from cryptography.hazmat.primitives.asymmetric import ed448
 from forging import b64d, b64e
 from support import NARROW, REQ, World
 
-from delegation import AgentKey, Capability, Chain, DelegationError, Request, parse_unverified
+from delegation import (
+    AgentKey,
+    Capability,
+    Chain,
+    DelegationError,
+    MemoryStore,
+    Request,
+    parse_unverified,
+)
 
 P256_N: Final = int("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16)
 ED25519_L: Final = 2**252 + 27742317777372353535851937790883648493
@@ -85,3 +93,15 @@ def ed448_jwk(private: ed448.Ed448PrivateKey) -> dict[str, str]:
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
     return {"kty": "OKP", "crv": "Ed448", "x": b64e(raw)}
+
+
+class RecordingStore(MemoryStore):
+    """A memory store that remembers the expiry of every single-use entry (replay, accept)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.expiries: dict[str, float] = {}
+
+    def first_use(self, key: str, *, expires_at: float, now: float) -> bool:
+        self.expiries[key] = expires_at
+        return super().first_use(key, expires_at=expires_at, now=now)

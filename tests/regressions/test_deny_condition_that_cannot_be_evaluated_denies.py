@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support import one_hop_context
 
 from delegation import ConfigurationError, Request
-from delegation.policy import Policy, PolicyContext
+from delegation.policy import Policy
 from delegation.policy.rules import RulesPolicy
 
 RULES = """
@@ -39,18 +40,10 @@ def _engines() -> list[Policy]:
 
 
 def _decide(policy: Policy, tool: str, args: dict[str, Any]) -> str:
-    context = PolicyContext(
+    context = one_hop_context(
+        Request(tool=tool, resource="accounts/1", args=args),
         holder=AGENT,
-        request=Request(tool=tool, resource="accounts/1", args=args),
-        path=("spiffe://acme.example/orchestrator", AGENT),
         root="spiffe://acme.example/orchestrator",
-        depth=1,
-        remaining_depth=0,
-        task="T-1",
-        obo=None,
-        purpose=None,
-        capabilities=(),
-        time=0.0,
     )
     return policy.decide(context).effect
 

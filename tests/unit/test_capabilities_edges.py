@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support import one_hop_context
 
 from delegation import Capability, Constraint, DelegationError, Request, allows, covers
 from delegation.capabilities import json_equal, pattern_matches
-from delegation.policy import PolicyContext
 from delegation.policy.rules import RulesPolicy
 
 
@@ -303,19 +303,8 @@ def test_a_deny_rule_on_a_prefix_denies_an_argument_that_is_not_text() -> None:
 
     def decide(path: object) -> str:
         request = Request(tool="fs.read", resource="files/1", args={"path": path})
-        context = PolicyContext(
-            holder="agent:b",
-            request=request,
-            path=("agent:root", "agent:b"),
-            root="agent:root",
-            depth=1,
-            remaining_depth=0,
-            task="T-1",
-            obo=None,
-            purpose=None,
-            capabilities=(),
-            time=0.0,
-            delegator="agent:root",
+        context = one_hop_context(
+            request, holder="agent:b", root="agent:root", delegator="agent:root"
         )
         return policy.decide(context).effect
 

@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 from forging import forge
 from support import REQ, T0, TOOL_AUD, World
-from verify_support import rejected
+from verify_support import RecordingStore, rejected
 
 from delegation import Chain, DelegationError, Limits, Request
-from delegation.stores.memory import MemoryStore
 
 LIMITS = Limits()
 SKEW = LIMITS.clock_skew
@@ -142,24 +141,12 @@ def test_the_proof_size_limit_is_the_verifiers_own(world: World) -> None:
     assert (err.code, err.message) == ("oversized", "proof is 5000 bytes, over the 4096-byte limit")
 
 
-class _RecordingStore(MemoryStore):
-    """A memory store that remembers the expiry of every single-use entry."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.expiries: dict[str, float] = {}
-
-    def first_use(self, key: str, *, expires_at: float, now: float) -> bool:
-        self.expiries[key] = expires_at
-        return super().first_use(key, expires_at=expires_at, now=now)
-
-
 def test_a_used_proof_is_remembered_until_it_can_no_longer_verify(world: World) -> None:
     """Fault: the replay entry of a proof expires before the proof does (``exp - skew``) or
     never (``None``): a replay in the last seconds of the skew is then accepted, or the
     shared store grows without bound.
     """
-    store = _RecordingStore()
+    store = RecordingStore()
     chain = world.chain(2)
     proof = world.prove(chain)  # iat T0, exp T0 + 60
     world.verifier(revocations=store, replay=store).verify(chain, proof, REQ)

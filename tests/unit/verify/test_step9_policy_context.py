@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from support import CAP, NARROW, REQ, T0, World
+from verify_support import RecordingStore
 
 from delegation import Chain, ChainGrantsOnly, DelegationError, Limits
 from delegation.policy import Decision, PolicyContext
 from delegation.policy.rules import RulesPolicy
-from delegation.stores.memory import MemoryStore
 
 SKEW = Limits().clock_skew
 
@@ -128,21 +128,11 @@ def test_accept_for_another_agent_names_the_leaf_and_its_subject(world: World) -
     assert err.message == f"the delegation is for {a[1].agent}, not for this agent ({a[2].agent})"
 
 
-class _RecordingStore(MemoryStore):
-    def __init__(self) -> None:
-        super().__init__()
-        self.expiries: dict[str, float] = {}
-
-    def first_use(self, key: str, *, expires_at: float, now: float) -> bool:
-        self.expiries[key] = expires_at
-        return super().first_use(key, expires_at=expires_at, now=now)
-
-
 def test_a_token_is_accepted_once_while_it_can_still_verify(world: World) -> None:
     """Fault: the accept entry expires before the token does (``exp - skew``) or never, or
     the second accept's refusal loses its hop or message.
     """
-    store = _RecordingStore()
+    store = RecordingStore()
     chain = world.chain(2)  # the leaf expires at T0 + 599
     a = world.agents
 
