@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -154,10 +156,12 @@ class RecordReader:
     """Reads the lines of a log like :func:`parse_record`, remembering token facts.
 
     Logs repeat a token's facts in every chain that holds it (each ``verify`` and
-    ``accept`` carries the whole chain): a hop already read, in exactly the same JSON
-    values and types, is not validated again and the same :class:`TokenFacts` object is
-    returned. At most ``remember`` tokens are kept (the oldest go first), so memory does
-    not grow with the log. Every line is still checked; a bad one raises as before.
+    ``accept`` carries the whole chain). A hop already read is recognised by its bytes
+    before the line is parsed: where a line holds, byte for byte, the JSON object of facts
+    read before (as ``JsonlAudit`` writes them), that object is cut out of the text, the
+    rest is parsed, and the facts already validated take its place. At most ``remember``
+    tokens are kept (the oldest go first), so memory does not grow with the log. Every
+    line is still checked; a bad one raises as before.
 
     >>> reader = RecordReader()
     >>> reader.parse(b'{"v":1,"seq":0,"ts":1.0,"event":"task_close","task":"T-1"}').seq
@@ -166,39 +170,61 @@ class RecordReader:
 
     def __init__(self, remember: int = 16384) -> None:
         self.remember = remember
-        self._facts: dict[str, tuple[bytes, TokenFacts, dict[str, Any]]] = {}
+        # the bytes of a token id in a facts object -> (that object's bytes, its facts)
+        self._facts: OrderedDict[bytes, tuple[bytes, TokenFacts]] = OrderedDict()
+        # What stands for cut-out facts: unguessable, so no line can forge one.
+        self._mark = f"known-facts-{secrets.token_hex(16)}-"
+        self._marks: list[bytes] = []  # marker i's JSON text, made on first use
 
     def parse(self, line: bytes | str, *, where: str = "audit record") -> AuditRecord:
         """One line, as :func:`parse_record` reads it. Raises ``invalid_audit_record``."""
         return _parse(line, where, self)
 
-    def _known(self, raw: object) -> TokenFacts | None:
-        if type(raw) is not dict:
-            return None
-        token_id = raw.get("token_id")
-        hit = self._facts.get(token_id) if type(token_id) is str else None
-        if hit is None:
-            return None
-        # The same bytes in orjson's form: the same values of the same JSON types (``1``,
-        # ``1.0`` and ``true`` differ); ``==`` as well, for what orjson writes alike
-        # (NaN and None both as null). Unknown members must match too (rarely differ).
-        try:
-            if hit[0] == orjson.dumps(raw) and hit[2] == raw:
-                return hit[1]
-        except (TypeError, ValueError):  # e.g. an integer beyond 64 bits: validate it
-            pass
-        return None
+    def _elide(self, line: bytes) -> tuple[bytes, list[TokenFacts]]:
+        """``line`` with each facts object read before replaced by a marker string, and the
+        facts in marker order. Sound because in valid JSON the bytes ``{"token_id":"``
+        can only open an object (inside a string, the quote after ``{`` would close it),
+        and an object's bytes end where its text ends: the same bytes, the same object. A
+        marker can only come from here (it holds a secret of this reader)."""
+        found: list[TokenFacts] = []
+        parts: list[bytes] = []
+        find, get, marks, start = line.find, self._facts.get, self._marks, 0
+        pos = find(_OPEN)
+        while pos >= 0:
+            begin = pos + 13  # len(_OPEN)
+            hit = get(line[begin : find(b'"', begin)])
+            if hit is not None and line.startswith(hit[0], pos):
+                if len(found) == len(marks):
+                    marks.append(b'"%s%d"' % (self._mark.encode(), len(found)))
+                parts += (line[start:pos], marks[len(found)])
+                found.append(hit[1])
+                start = pos + len(hit[0])
+                pos = find(_OPEN, start)
+            else:
+                pos = find(_OPEN, begin)
+        if not found:
+            return line, found
+        parts.append(line[start:])
+        return b"".join(parts), found
 
-    def _keep(self, raw: object, facts: TokenFacts) -> None:
-        if type(raw) is dict and isinstance(raw.get("token_id"), str):
-            try:
-                wire = orjson.dumps(raw)
-            except (TypeError, ValueError):
-                return
-            table = self._facts
-            if facts.token_id not in table and len(table) >= self.remember:
-                del table[next(iter(table))]
-            table[facts.token_id] = (wire, facts, raw)
+    def _keep(self, raw: object, facts: TokenFacts, line: bytes) -> None:
+        """Remember ``facts`` by the bytes ``raw`` stood in ``line`` as (if it did verbatim)."""
+        try:
+            wire = orjson.dumps(raw)
+        except (TypeError, ValueError):  # e.g. an integer beyond 64 bits
+            return
+        end = wire.find(b'"', len(_OPEN))
+        if not wire.startswith(_OPEN) or end < 0 or wire not in line:
+            return  # another writer's spacing or escaping: read it in full each time
+        table = self._facts
+        key = wire[len(_OPEN) : end]
+        table[key] = (wire, facts)
+        table.move_to_end(key)
+        if len(table) > self.remember:
+            table.popitem(last=False)
+
+
+_OPEN = b'{"token_id":"'
 
 
 def _load(line: bytes | str, where: str) -> object:
@@ -213,7 +239,18 @@ def _load(line: bytes | str, where: str) -> object:
 
 
 def _parse(line: bytes | str, where: str, reader: RecordReader | None) -> AuditRecord:
-    record = _load(line, where)
+    found: list[TokenFacts] = []
+    if reader is not None and type(line) is bytes:
+        text, found = reader._elide(line)
+    if found and reader is not None:
+        try:
+            record = _load(text, where)
+        except InvalidAuditRecord:
+            record = None  # read the whole line below, for the same verdict
+        if not _put_back(record, found, reader._mark):
+            record, found = _load(line, where), []
+    else:
+        record = _load(line, where)
     if not isinstance(record, dict):
         raise InvalidAuditRecord(f"{where}: not a JSON object")
     if record.get("v") != SCHEMA_VERSION:
@@ -225,46 +262,56 @@ def _parse(line: bytes | str, where: str, reader: RecordReader | None) -> AuditR
         raise InvalidAuditRecord(f"{where}: ts must be a number")
     raws: list[Any] = []  # token facts as read (None where the reader knew them)
     if reader is not None:
-        # Hand the validator the facts already read: it keeps model instances as they are.
         kind = record.get("event")
         if kind == "verify" or kind == "accept":
             chain = record.get("chain")
             if type(chain) is list:
-                raws = list(chain)
-                known = reader._known
-                for i, raw in enumerate(chain):
-                    facts = known(raw)
-                    if facts is not None:
-                        chain[i] = facts
-                        raws[i] = None
-                if not any(raws):  # nothing new in the chain: the rest is checked by hand
+                raws = [None if type(raw) is TokenFacts else raw for raw in chain]
+                if all(raw is None for raw in raws):  # the rest is checked by hand
                     fast = _fast_decision(record, kind, chain)
                     if fast is not None:
                         return AuditRecord(
                             seq, float(ts), fast, prev=prev if type(prev) is str else None
                         )
         elif kind == "mint" or kind == "delegate":
-            facts = reader._known(record.get("token"))
-            if facts is None:
-                raws = [record.get("token")]
-            else:
-                record["token"] = facts
+            token = record.get("token")
+            raws = [None if type(token) is TokenFacts else token]
     try:
         event = _EVENT.validate_python(record)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in err["loc"])[:80]
         raise InvalidAuditRecord(f"{where}: {field or 'record'}: {err['msg']}") from None
-    if raws and reader is not None:
-        read: tuple[TokenFacts, ...] | None = None
+    if reader is not None and type(line) is bytes and any(raw is not None for raw in raws):
+        read: tuple[TokenFacts, ...] = ()
         if isinstance(event, MintEvent | DelegateEvent):
             read = (event.token,)
-        if isinstance(event, VerifyEvent | AcceptEvent):
-            read = event.chain
-        for raw, fact in zip(raws, read or (), strict=False):
+        elif isinstance(event, VerifyEvent | AcceptEvent):
+            read = event.chain or ()
+        for raw, fact in zip(raws, read, strict=False):
             if raw is not None:
-                reader._keep(raw, fact)
+                reader._keep(raw, fact, line)
     return AuditRecord(seq, float(ts), event, prev=prev if isinstance(prev, str) else None)
+
+
+def _put_back(record: object, found: list[TokenFacts], mark: str) -> bool:
+    """Put the facts cut out by :meth:`RecordReader._elide` back where their markers stand
+    in the parsed record: True when every one stood in ``chain`` or ``token``; False
+    otherwise (a marker nested elsewhere, or dropped by a repeated member)."""
+    if type(record) is not dict:
+        return False
+    taken = 0
+    chain = record.get("chain")
+    if type(chain) is list:
+        for i, item in enumerate(chain):
+            if type(item) is str and item.startswith(mark):
+                chain[i] = found[int(item[len(mark) :])]
+                taken += 1
+    token = record.get("token")
+    if type(token) is str and token.startswith(mark):
+        record["token"] = found[int(token[len(mark) :])]
+        taken += 1
+    return taken == len(found)
 
 
 def read_log(path: str | os.PathLike[str]) -> Iterator[AuditRecord]:

@@ -1,4 +1,8 @@
-"""RecordReader: token facts read before are reused, never at the price of a bad line."""
+"""RecordReader: token facts read before are reused, never at the price of a bad line.
+
+Lines are written as ``JsonlAudit`` writes them (compact JSON), the form whose facts
+objects the reader recognises by their bytes.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from delegation.audit import RecordReader, parse_record
 from delegation.errors import InvalidAuditRecord
@@ -37,7 +43,11 @@ def line(seq: int, chain: list[dict[str, Any]]) -> bytes:
         "chain": chain,
         "prev": "0" * 64,
     }
-    return json.dumps(record).encode()
+    return compact(record)
+
+
+def compact(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, separators=(",", ":")).encode()
 
 
 def outcome(parse: Callable[..., Any], data: bytes) -> object:
@@ -132,7 +142,7 @@ def test_a_known_chain_reads_to_the_validated_event(record: dict[str, Any]) -> N
     reader.parse(line(0, [FACTS]))
     if record.get("event") == "verify":
         record = {**record, "chain": [dict(FACTS)]}
-    data = json.dumps(record).encode()
+    data = compact(record)
     fast, slow = reader.parse(data), parse_record(data)
     assert fast == slow
     assert fast.event.model_fields_set == slow.event.model_fields_set
@@ -172,8 +182,68 @@ def test_a_known_chain_with_a_bad_member_reads_as_it_would_alone(change: dict[st
     or the same message (line and reason) as a reader that knew nothing."""
     reader = RecordReader()
     reader.parse(line(0, [FACTS]))
-    data = json.dumps({**VERIFY, "chain": [dict(FACTS)], **change}).encode()
+    data = compact({**VERIFY, "chain": [dict(FACTS)], **change})
     assert outcome(reader.parse, data) == outcome(parse_record, data)
+
+
+def test_a_line_written_with_spaces_reads_the_same_without_the_memo() -> None:
+    reader = RecordReader()
+    reader.parse(line(0, [FACTS]))
+    spaced = json.dumps(json.loads(line(1, [FACTS]))).encode()
+    assert reader.parse(spaced) == parse_record(spaced)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        # the known facts' bytes nested in labels while the chain holds something else
+        {**json.loads(line(1, [])), "labels": {"k": FACTS}, "chain": ["x"]},
+        {**json.loads(line(1, [])), "labels": {"k": FACTS}},
+        # a marker-like string, as a log could hold one: it is not the reader's secret
+        {**json.loads(line(1, [])), "labels": {"k": FACTS}, "chain": ["known-facts-0"]},
+        {**json.loads(line(1, [])), "chain": ["known-facts-0"]},
+    ],
+)
+def test_known_bytes_outside_the_chain_read_as_they_would_alone(record: dict[str, Any]) -> None:
+    reader = RecordReader()
+    reader.parse(line(0, [FACTS]))
+    data = compact(record)
+    assert outcome(reader.parse, data) == outcome(parse_record, data)
+
+
+def test_a_repeated_chain_member_reads_as_it_would_alone() -> None:
+    """JSON's last member wins: known facts in a member that is dropped are not used."""
+    reader = RecordReader()
+    reader.parse(line(0, [FACTS]))
+    known = compact(FACTS).decode()
+    other = compact({**FACTS, "token_id": "tid-2", "dpth": "x"}).decode()
+    for chains in ((known, other), (other, known)):
+        text = line(1, []).decode().replace('"chain":[]', '"chain":[%s],"chain":[%s]' % chains)
+        data = text.encode()
+        assert outcome(reader.parse, data) == outcome(parse_record, data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    at=st.integers(min_value=0, max_value=10_000),
+    cut=st.integers(min_value=0, max_value=40),
+    insert=st.sampled_from(["", " ", ",", "{", "}", "[", "]", '"', "\\", "1", "{}", "null"]),
+)
+def test_an_edited_line_reads_as_it_would_alone(at: int, cut: int, insert: str) -> None:
+    """Property: whatever an edit does to a line whose facts the reader knows (cut bytes,
+    add some), the reader gives exactly what a reader that knew nothing gives: the same
+    event, field for field and type for type, or the same error message."""
+    reader = RecordReader()
+    reader.parse(line(0, [FACTS, {**FACTS, "token_id": "tid-2", "parent": "tid-1"}]))
+    good = line(1, [FACTS, {**FACTS, "token_id": "tid-2", "parent": "tid-1"}]).decode()
+    at %= len(good)
+    data = (good[:at] + insert + good[at + cut :]).encode()
+
+    def typed(parse: Callable[..., Any]) -> object:
+        read = outcome(parse, data)
+        return read.model_dump_json() if hasattr(read, "model_dump_json") else read
+
+    assert typed(reader.parse) == typed(parse_record)
 
 
 def test_a_known_token_whose_facts_changed_type_is_refused() -> None:
