@@ -50,6 +50,7 @@ class Reach:
         self._by_pattern: dict[str, tuple[str, ...]] = {}
         self._held: dict[str, tuple[Capability, ...]] = {}
         self._token_tools: dict[str, tuple[str, ...]] = {}
+        self._caps_tools: dict[int, tuple[tuple[Capability, ...], tuple[str, ...]]] = {}
         self._matches: dict[tuple[str, str, str], bool] = {}
         self._covers: dict[tuple[int, int], tuple[tuple[Capability, ...], Capability, bool]] = {}
 
@@ -78,6 +79,8 @@ class Reach:
                 found = hop.caps
             else:
                 found = tuple(c for c in hop.caps if self._covered(parent.caps, c))
+                if len(found) == len(hop.caps):
+                    found = hop.caps  # all held: the graph's shared tuple, not a copy
             self._held[hop.token_id] = found
         return found
 
@@ -96,8 +99,12 @@ class Reach:
         """The known tools the capabilities ``hop`` really holds (``held``, if known) reach."""
         found = self._token_tools.get(hop.token_id)
         if found is None:
-            out: set[str] = set()
-            for cap in self.held(hop) if held is None else held:
-                out.update(self.tools_of(cap.tool))
-            found = self._token_tools[hop.token_id] = tuple(sorted(out))
+            caps = self.held(hop) if held is None else held
+            hit = self._caps_tools.get(id(caps))
+            if hit is None:  # the value pins the tuple: its id stays its own while memoised
+                out: set[str] = set()
+                for cap in caps:
+                    out.update(self.tools_of(cap.tool))
+                hit = self._caps_tools[id(caps)] = (caps, tuple(sorted(out)))
+            found = self._token_tools[hop.token_id] = hit[1]
         return found

@@ -58,6 +58,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     sensitive = reach.sensitive
     tokens, depth = graph.tokens, graph.depth
     ranks: dict[tuple[str, str], tuple[int, str]] = {}  # (agent, tool) -> rank of its via
+    patterns: dict[int, frozenset[str]] = {}  # per held capability tuple: its tool patterns
     for hop in graph.hops():
         sub = hop.sub
         r = radii.get(sub)
@@ -65,7 +66,10 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
             r = radii[sub] = _Radius(sub)
         r.tokens.append(hop)
         held = reach.held(hop)
-        r.patterns.update(c.tool for c in held)
+        names = patterns.get(id(held))
+        if names is None:  # reach pins the tuples it memoises: ids stay theirs meanwhile
+            names = patterns[id(held)] = frozenset(c.tool for c in held)
+        r.patterns |= names
         tools = reach.token_tools(hop, held)
         if tools:
             r.tools.update(tools)

@@ -45,6 +45,14 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         return extras[agent]
 
     crossing: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    named: dict[tuple[str, str], str] = {}  # (issuer, subject) -> its crossings, as text
+    domains: dict[str, str] = {}
+
+    def domain(agent: str) -> str:
+        found = domains.get(agent)
+        if found is None:
+            found = domains[agent] = trust_domain(agent)
+        return found
 
     def unallowed(iss: str, sub: str) -> list[tuple[str, str, str]]:
         """The crossings of an issuer -> subject hop no allowance covers (per pair once)."""
@@ -52,7 +60,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         if known is not None:
             return known
         found: list[tuple[str, str, str]] = []
-        src, dst = trust_domain(iss), trust_domain(sub)
+        src, dst = domain(iss), domain(sub)
         if src != dst:
             found.append(("domain", src, dst))
         a, b = extra(iss), extra(sub)
@@ -62,13 +70,13 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
                 if u is not None and v is not None and u != v:
                     found.append((member, str(u), str(v)))
         crossing[(iss, sub)] = found = [c for c in found if (c[1], c[2]) not in allowed]
+        named[iss, sub] = "; ".join(f"{kind} {u} -> {v}" for kind, u, v in found)
         return found
 
     def crossings() -> Iterator[tuple[tuple[str, ...], TokenHop]]:
         for hop in graph.hops():
-            found = unallowed(hop.iss, hop.sub)
-            if found:
-                yield (hop.sub, "; ".join(f"{kind} {u} -> {v}" for kind, u, v in found)), hop
+            if unallowed(hop.iss, hop.sub):
+                yield (hop.sub, named[hop.iss, hop.sub]), hop
 
     out: list[Finding] = []
     for (sub, what), hops in grouped(crossings()):

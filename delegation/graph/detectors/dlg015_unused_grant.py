@@ -60,17 +60,24 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
 
     unused: dict[str, list[str]] = {}  # token id -> its capabilities nobody used
 
+    names: dict[int, list[str]] = {}  # per capability tuple: all its texts (none used)
+
     def idle() -> Iterator[tuple[tuple[str, ...], TokenHop]]:
         for hop in graph.hops():
-            requests = used.get(hop.token_id, ())
-            found = [
-                text
-                for text, cap in texts(hop.caps)
-                if not any(
-                    matches(cap.tool, tool, ".") and matches(cap.resource, resource, "/")
-                    for tool, resource in requests
-                )
-            ]
+            requests = used.get(hop.token_id)
+            if requests is None:  # most tokens: nothing went through them
+                found = names.get(id(hop.caps))
+                if found is None:  # graph facts share (and so pin) their capability tuples
+                    found = names[id(hop.caps)] = [text for text, _ in texts(hop.caps)]
+            else:
+                found = [
+                    text
+                    for text, cap in texts(hop.caps)
+                    if not any(
+                        matches(cap.tool, tool, ".") and matches(cap.resource, resource, "/")
+                        for tool, resource in requests
+                    )
+                ]
             if found:
                 unused[hop.token_id] = found
                 yield (hop.sub,), hop

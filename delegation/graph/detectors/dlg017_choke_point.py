@@ -49,20 +49,23 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         return []
     # tool -> holder -> the token (nearest the root) that lets the holder reach it
     holders: dict[str, dict[str, TokenHop]] = defaultdict(dict)
-    flow: nx.DiGraph[str] = nx.DiGraph()
-    flow.add_node(_SOURCE)
+    edges: dict[tuple[str, str], None] = {}  # agent pairs, in first-seen order, each once
     receivers = {hop.sub for hop in graph.tokens.values()}
+    tokens, sensitive = graph.tokens, reach.sensitive
     for hop in graph.hops():
-        flow.add_edge(hop.iss, hop.sub)
-        if hop.prf is None or hop.prf not in graph.tokens or hop.iss not in receivers:
-            flow.add_edge(_SOURCE, hop.iss)
+        edges[hop.iss, hop.sub] = None
+        if hop.prf is None or hop.prf not in tokens or hop.iss not in receivers:
+            edges[_SOURCE, hop.iss] = None
         for tool in reach.token_tools(hop):
-            if tool in reach.sensitive:
+            if tool in sensitive:
                 best = holders[tool].get(hop.sub)
                 if best is None or _rank(graph, hop) < _rank(graph, best):
                     holders[tool][hop.sub] = hop
     if not holders:
         return []
+    flow: nx.DiGraph[str] = nx.DiGraph()
+    flow.add_node(_SOURCE)
+    flow.add_edges_from(edges)
     idom: dict[str, str] = dict(nx.immediate_dominators(flow, _SOURCE))
     idom.pop(_SOURCE, None)  # networkx < 3.5 maps the start to itself
     depth = _depths(idom)
