@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from forging import DROP, decode, forge, jbytes, token_id
 from support import CAP, NARROW, World
-from verify_support import extend, issuer, rejected, with_hop
+from verify_support import extend, issuer, rejected, rejected_forgery, with_hop
 
 from delegation import Capability, Chain, DelegationError, Request
 
@@ -34,8 +34,9 @@ WIDENINGS = {  # id -> the (tool, resource, constraints) hop 2 grants under hop 
 def test_widening_is_scope_escalation(world: World, cap: Capability) -> None:
     """A validly signed hop granting more than its parent is scope_escalation."""
     chain = world.chain(3)
-    forged = forge(chain.tokens[2], signer=world.agents[1], claims={"caps": [cap.to_wire()]})
-    err = rejected(world, with_hop(chain, 2, forged), world.prove(chain))
+    err = rejected_forgery(
+        world, chain, 2, signer=world.agents[1], claims={"caps": [cap.to_wire()]}
+    )
     assert (err.code, err.hop, err.claim) == ("scope_escalation", 2, "caps")
     with pytest.raises(DelegationError) as ei:
         extend(world, Chain(chain.tokens[:2]), world.agents[2], caps=[cap])
@@ -46,10 +47,9 @@ def test_extra_capability_is_scope_escalation(world: World) -> None:
     """Adding a second, uncovered capability next to a covered one is scope_escalation."""
     chain = world.chain(2)
     extra = {"tool": "mail.send", "resource": "**"}
-    forged = forge(
-        chain.tokens[1], signer=world.agents[0], claims={"caps": [NARROW.to_wire(), extra]}
+    err = rejected_forgery(
+        world, chain, 1, signer=world.agents[0], claims={"caps": [NARROW.to_wire(), extra]}
     )
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
     assert (err.code, err.hop) == ("scope_escalation", 1)
 
 
@@ -105,8 +105,7 @@ def test_invalid_capability_inside_a_token_is_malformed(world: World, raw_cap: b
     _, body, _ = decode(chain.tokens[1])
     body["caps"] = ["@@"]
     raw = jbytes(body).replace(b'"@@"', raw_cap)
-    forged = forge(chain.tokens[1], signer=world.agents[0], raw_payload=raw)
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
+    err = rejected_forgery(world, chain, 1, signer=world.agents[0], raw_payload=raw)
     assert (err.code, err.hop) == ("malformed", 1)
     assert isinstance(err.claim, str)
     assert err.claim.startswith("caps")
@@ -116,8 +115,7 @@ def test_depth_not_decreasing_is_refused(world: World) -> None:
     """A hop whose ``dpth`` is not below its parent's is depth_exceeded."""
     chain = world.chain(2)
     parent_depth = decode(chain.tokens[0])[1]["dpth"]
-    forged = forge(chain.tokens[1], signer=world.agents[0], claims={"dpth": parent_depth})
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
+    err = rejected_forgery(world, chain, 1, signer=world.agents[0], claims={"dpth": parent_depth})
     assert (err.code, err.hop, err.claim) == ("depth_exceeded", 1, "dpth")
     with pytest.raises(DelegationError) as ei:
         extend(world, Chain(chain.tokens[:1]), world.agents[1], depth=parent_depth)
@@ -156,8 +154,7 @@ def test_task_and_principal_are_fixed(
 ) -> None:
     """A hop that changes ``task`` or ``obo`` is refused with the matching code."""
     chain = world.chain(2)
-    forged = forge(chain.tokens[1], signer=world.agents[0], claims=claims)
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
+    err = rejected_forgery(world, chain, 1, signer=world.agents[0], claims=claims)
     assert (err.code, err.hop, err.claim) == (code, 1, claim)
 
 
