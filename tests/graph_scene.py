@@ -100,9 +100,12 @@ class Scene:
         *,
         ttl: int = 300,
         depth: int | None = None,
+        key: AgentKey | None = None,
     ) -> Chain:
+        """``frm`` delegates ``chain`` to ``to``, binding ``key`` (by default ``to``'s own)."""
+        bound = key or to
         out = self.delegator(frm).delegate(
-            chain, to=to.agent, to_key=to.public_jwk(), caps=list(caps), ttl=ttl, depth=depth
+            chain, to=to.agent, to_key=bound.public_jwk(), caps=list(caps), ttl=ttl, depth=depth
         )
         self.chains.append(out)
         return out

@@ -12,15 +12,7 @@ from delegation import Capability, Chain
 def test_forged_widening_hop_fires(scene: Scene) -> None:
     """a1 hand-signs a hop to a2 granting crm.* on everything: critical, with the path."""
     a0, a1, a2 = scene.agent(0), scene.agent(1), scene.agent(2)
-    root = scene.mint(a0)
-    chain = scene.delegate(root, a0, a1, [NARROW])
-    honest = scene.delegate(chain, a1, a2, [NARROW])
-    wide = Capability(tool="crm.*", resource="**")
-    forged = forge(honest.tokens[-1], signer=a1, claims={"caps": [wide.to_wire()]})
-    bad = Chain([*honest.tokens[:-1], forged])
-    assert scene.call(bad, a2) == "scope_escalation"
-    scene.chains.append(bad)
-
+    scene.plant_escalation()
     for graph in (scene.graph(), scene.chain_graph()):
         [finding] = scene.findings("DLG001", graph)
         assert (finding.rule, finding.severity) == ("DLG001", "critical")

@@ -33,10 +33,7 @@ def test_self_bound_hop_fires_high(scene: Scene) -> None:
     """a0 delegates to a1 but binds a0's own key: high, seen in the log and the chains."""
     a0, a1 = scene.agent(0), scene.agent(1)
     root = scene.accept(scene.mint(a0), a0)
-    chain = scene.delegator(a0).delegate(
-        root, to=a1.agent, to_key=a0.public_jwk(), caps=[NARROW], ttl=300
-    )
-    scene.chains.append(chain)
+    scene.delegate(root, a0, a1, [NARROW], key=a0)
     for graph in (scene.graph(), scene.chain_graph()):
         [finding] = scene.findings("DLG010", graph)
         assert (finding.severity, finding.key) == ("high", (a0.agent, "self-bound"))
