@@ -13,8 +13,7 @@ from delegation import Capability, Chain, DelegationError, SecurityWarning
 def test_unbound_hop_fires_high(scene: Scene) -> None:
     """a0 hand-signs a hop to a1 whose cnf holds no usable key: high, case unbound."""
     a0, a1 = scene.agent(0), scene.agent(1)
-    root = scene.mint(a0)
-    honest = scene.delegate(scene.accept(root, a0), a0, a1, [NARROW])
+    root, honest = scene.honest_hop()
     bearer = forge(honest.tokens[-1], signer=a0, claims={"cnf": {"jwk": {}}})
     chain = Chain([root.tokens[0], bearer])
     scene.chains.append(chain)
