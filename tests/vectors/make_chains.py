@@ -656,36 +656,21 @@ def build_cases() -> list[dict[str, Any]]:
     )
 
     # --- keys and roots --- #
-    refused(
-        "untrusted-root",
-        "root grant from spiffe://evil.example/orchestrator",
-        "untrusted_root",
-        mint(A0, root=EVIL_ROOT),
-        holder=A0,
-        hop=0,
-    )
-    refused(
-        "root-key-not-registered",
-        "the trusted root's id, signed with an unregistered key",
-        "untrusted_root",
-        mint(A0, root=ROGUE_ROOT),
-        holder=A0,
-        hop=0,
-    )
-    refused(
-        "unregistered-key",
-        "hop 1 binds a key that is not registered for a1",
-        "key_not_registered",
-        delegate(ed1, A0, ROGUE_A1, ttl=500, cap=HOP_CAP),
-        holder=ROGUE_A1,
-    )
-    refused(
-        "unregistered-agent",
-        "hop 1 delegates to an agent the registry does not know",
-        "key_not_registered",
-        delegate(ed1, A0, GHOST, ttl=500, cap=HOP_CAP),
-        holder=GHOST,
-    )
+    for id, comment, root in (
+        ("untrusted-root", "root grant from spiffe://evil.example/orchestrator", EVIL_ROOT),
+        (
+            "root-key-not-registered",
+            "the trusted root's id, signed with an unregistered key",
+            ROGUE_ROOT,
+        ),
+    ):
+        refused(id, comment, "untrusted_root", mint(A0, root=root), holder=A0, hop=0)
+    for id, comment, receiver in (
+        ("unregistered-key", "hop 1 binds a key that is not registered for a1", ROGUE_A1),
+        ("unregistered-agent", "hop 1 delegates to an agent the registry does not know", GHOST),
+    ):
+        hop1 = delegate(ed1, A0, receiver, ttl=500, cap=HOP_CAP)
+        refused(id, comment, "key_not_registered", hop1, holder=receiver)
     ed448_pub = ed448.Ed448PrivateKey.from_private_bytes(bytes([94]) * 57).public_key()
     ed448_jwk = {"kty": "OKP", "crv": "Ed448", "x": b64(ed448_pub.public_bytes_raw())}
     bad_cnf = [t0, resign_child(A0, t1, cnf={"jwk": ed448_jwk})]
