@@ -1,4 +1,5 @@
-"""Shared pieces of the benchmarks: the test world, sample timing, statistics, machine facts.
+"""Shared pieces of the benchmarks: the test world, sample timing, statistics, machine facts,
+Markdown tables.
 
 Not a benchmark itself. ``bench_verify.py``, ``bench_peers.py`` and ``bench_all.py``
 import it as ``_common`` (each script's own folder is first on ``sys.path``).
@@ -55,6 +56,7 @@ __all__ = [
     "package_version",
     "python_text",
     "signing_input_sizes",
+    "table",
     "time_calls",
     "time_raw_batches",
     "time_raw_calls",
@@ -282,3 +284,13 @@ def git_revision() -> str | None:
 
 def python_text() -> str:
     return f"{platform.python_implementation()} {sys.version.split()[0]}"
+
+
+def table(head: Sequence[str], align: str, body: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table; ``align`` has one letter per column (l or r)."""
+    rule = "|" + "|".join("---" if a == "l" else "---:" for a in align) + "|"
+    return [
+        "| " + " | ".join(head) + " |",
+        rule,
+        *("| " + " | ".join(r) + " |" for r in body),
+    ]

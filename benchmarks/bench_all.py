@@ -48,6 +48,7 @@ from _common import (
     package_version,
     python_text,
     signing_input_sizes,
+    table,
     time_calls,
     time_raw_calls,
     time_raw_sign,
@@ -689,14 +690,15 @@ def fmt(x: float) -> str:
     return f"{x:.1f}"
 
 
-def table(head: Sequence[str], align: str, body: Sequence[Sequence[str]]) -> list[str]:
-    """A Markdown table; ``align`` has one letter per column (l or r)."""
-    rule = "|" + "|".join("---" if a == "l" else "---:" for a in align) + "|"
-    return [
-        "| " + " | ".join(head) + " |",
-        rule,
-        *("| " + " | ".join(r) + " |" for r in body),
-    ]
+def section(
+    heading: str,
+    intro: str,
+    head: Sequence[str],
+    align: str,
+    body: Sequence[Sequence[str]],
+) -> list[str]:
+    """A report section: its Markdown heading, an introductory paragraph and its table."""
+    return [heading, "", intro, "", *table(head, align, body), ""]
 
 
 def machine_lines(plan: Plan, quick: bool, started_at: datetime) -> list[str]:
@@ -875,16 +877,15 @@ def report(
         body_a.append(
             (label + mark, fmt(r.median_us), fmt(r.p90_us), f"{r.median_us / raw_used:.2f}")
         )
-    out += [
+    out += section(
         "## (a) Raw Ed25519 verify, one signature",
-        "",
         f"Messages cycle through the sizes of a 5-hop chain's signing inputs and its proof "
         f"({sizes} bytes), one key per position. Baseline (`raw`) = the backend in use, "
         f"`{backend}`.",
-        "",
-        *table(("primitive", "median µs", "p90 µs", "÷ raw"), "lrrr", body_a),
-        "",
-    ]
+        ("primitive", "median µs", "p90 µs", "÷ raw"),
+        "lrrr",
+        body_a,
+    )
 
     # (b)
     body_b = []
@@ -902,29 +903,24 @@ def report(
                 f"{r.median_us / (sigs * raw_crypto):.2f}",
             )
         )
-    out += [
+    out += section(
         "## (b) `Verifier.verify`, cold: N hops + proof",
-        "",
         "A distinct, freshly minted chain and proof every call, given in wire form (the "
         "`Delegation-Chain` text); registry with every agent (identity re-authentication), "
         "`ChainGrantsOnly`, in-memory revocation and replay store, no audit sink, default "
         "token cache (misses here).",
-        "",
-        *table(
-            (
-                "N",
-                "sigs",
-                "median µs",
-                "p90 µs",
-                "in raw verifies",
-                f"÷ (sigs {X} raw)",
-                f"÷ (sigs {X} raw cryptography)",
-            ),
-            "lrrrrrr",
-            body_b,
+        (
+            "N",
+            "sigs",
+            "median µs",
+            "p90 µs",
+            "in raw verifies",
+            f"÷ (sigs {X} raw)",
+            f"÷ (sigs {X} raw cryptography)",
         ),
-        "",
-    ]
+        "lrrrrrr",
+        body_b,
+    )
     body_b2 = []
     for hops in WORKERS_HOPS:
         if f"cold2.{hops}" not in s:
@@ -941,29 +937,24 @@ def report(
                 f"{r2.median_us / r1.median_us:.2f}",
             )
         )
-    out += [
+    out += section(
         "### (b2) The same cold chains with `Verifier(workers=2)`",
-        "",
         "The same chains and proofs as (b), on a verifier of its own with `workers=2`: the "
         "signatures of one chain and its proof are taken one by one by the calling thread "
         "and one pool thread. Each hand-over waits for the operating system to run the other "
         "thread, so on a machine whose cores are busy this row is slower than (b).",
-        "",
-        *table(
-            (
-                "N",
-                "sigs",
-                "median µs",
-                "p90 µs",
-                f"÷ (sigs {X} raw)",
-                "workers=1 median µs",
-                "workers=2 ÷ workers=1",
-            ),
-            "lrrrrrr",
-            body_b2,
+        (
+            "N",
+            "sigs",
+            "median µs",
+            "p90 µs",
+            f"÷ (sigs {X} raw)",
+            "workers=1 median µs",
+            "workers=2 ÷ workers=1",
         ),
-        "",
-    ]
+        "lrrrrrr",
+        body_b2,
+    )
 
     # (c)
     body_c = []
@@ -979,21 +970,16 @@ def report(
                 f"{med(f'cold.{hops}') / r.median_us:.1f}{X}",
             )
         )
-    out += [
+    out += section(
         "## (c) `Verifier.verify`, warm: ancestors cached",
-        "",
         "The same chain text every call, on a verifier of its own (its tokens' parsing and "
         "signature verdicts come from the verified-token cache), a fresh proof each call: "
         "one signature (the proof's) is checked; times, attenuation, revocation, replay and "
         "policy run every call.",
-        "",
-        *table(
-            ("N", "median µs", "p90 µs", "÷ raw", "÷ raw cryptography", "cold ÷ warm"),
-            "lrrrrr",
-            body_c,
-        ),
-        "",
-    ]
+        ("N", "median µs", "p90 µs", "÷ raw", "÷ raw cryptography", "cold ÷ warm"),
+        "lrrrrr",
+        body_c,
+    )
 
     # (d)
     body_d = []
@@ -1010,28 +996,23 @@ def report(
                 f"{med(f'cold.{hops}') / r.median_us:.2f}",
             )
         )
-    out += [
+    out += section(
         "## (d) Naive loop: `jwt.decode` per token + the same checks by hand",
-        "",
         "The same chains and proofs as (b), verified by `bench_peers.NaivePyJWT` (pyjwt "
         "decode per token and for the proof; links, identities, times, `delegation.covers` "
         "attenuation, depth, task/obo, act, revocation and replay sets, `delegation.allows`).",
-        "",
-        *table(
-            (
-                "N",
-                "sigs",
-                "naive median µs",
-                "naive p90 µs",
-                f"÷ (sigs {X} raw)",
-                "ours cold median µs",
-                "ours ÷ naive",
-            ),
-            "lrrrrrr",
-            body_d,
+        (
+            "N",
+            "sigs",
+            "naive median µs",
+            "naive p90 µs",
+            f"÷ (sigs {X} raw)",
+            "ours cold median µs",
+            "ours ÷ naive",
         ),
-        "",
-    ]
+        "lrrrrrr",
+        body_d,
+    )
 
     # (e)
     peer_rows: list[tuple[str, str, str, str]] = [
@@ -1112,64 +1093,54 @@ def report(
                 f"{r.median_us / nsign.median_us:.2f}" if nsign is not None else "n/a",
             )
         )
-    out += [
+    out += section(
         "## (f) Minting and proving vs one raw sign",
-        "",
         "Raw sign: `cryptography` `Ed25519PrivateKey.sign` of a random message as long as "
         "the token's signing input (the targets' baseline). Our tokens are signed with "
         f"`{ED25519_BACKEND}` (`AgentKey.sign`; Ed25519 is deterministic, so libsodium and "
         "OpenSSL give the same bytes): the last two columns compare with libsodium's raw "
         "sign (PyNaCl `SigningKey.sign`), the backend used.",
-        "",
-        *table(
-            (
-                "operation",
-                "signed bytes",
-                "median µs",
-                "p90 µs",
-                "raw sign median µs",
-                "raw sign p90 µs",
-                "÷ raw sign",
-                "raw libsodium sign median µs",
-                "÷ raw libsodium sign",
-            ),
-            "lrrrrrrrr",
-            body_f,
+        (
+            "operation",
+            "signed bytes",
+            "median µs",
+            "p90 µs",
+            "raw sign median µs",
+            "raw sign p90 µs",
+            "÷ raw sign",
+            "raw libsodium sign median µs",
+            "÷ raw libsodium sign",
         ),
-        "",
-    ]
+        "lrrrrrrrr",
+        body_f,
+    )
 
     # (g)
-    out += [
+    out += section(
         "## (g) Memory per cached token",
-        "",
         f"tracemalloc: growth of one verifier over {memory.tokens} distinct tokens "
         f"({memory.tokens // 5} chains of 5, `verify_chain`), with the token cache on, "
         "minus the same run with `token_cache=0`.",
-        "",
-        *table(
-            (
-                "tokens cached",
-                "mean token bytes",
-                "growth, cache on",
-                "growth, cache off",
-                "per cached token",
-                "÷ token bytes",
-            ),
-            "rrrrrr",
-            [
-                (
-                    str(memory.tokens),
-                    f"{memory.mean_token_bytes:.0f}",
-                    f"{memory.grow_on / 1024:.0f} KiB",
-                    f"{memory.grow_off / 1024:.0f} KiB",
-                    f"{memory.per_token:.0f} B",
-                    f"{memory.per_token / memory.mean_token_bytes:.1f}",
-                )
-            ],
+        (
+            "tokens cached",
+            "mean token bytes",
+            "growth, cache on",
+            "growth, cache off",
+            "per cached token",
+            "÷ token bytes",
         ),
-        "",
-    ]
+        "rrrrrr",
+        [
+            (
+                str(memory.tokens),
+                f"{memory.mean_token_bytes:.0f}",
+                f"{memory.grow_on / 1024:.0f} KiB",
+                f"{memory.grow_off / 1024:.0f} KiB",
+                f"{memory.per_token:.0f} B",
+                f"{memory.per_token / memory.mean_token_bytes:.1f}",
+            )
+        ],
+    )
 
     # throughput
     body_t = []
@@ -1195,19 +1166,17 @@ def report(
     )  # fmt: skip
     procs = ", ".join(f"{t.gain('2 processes'):.2f}" for t in ours_t)
     out += [
-        "## Throughput: verifications per second, 5-hop chain + proof",
-        "",
-        f"The same {ours_t[0].requests if ours_t else 0} requests in each mode, from fresh "
-        "verifiers warmed on a few other requests: 1 process (one thread); 2 threads sharing "
-        "one `Verifier` (`threading`); 2 processes (`multiprocessing`, fork), each with its "
-        "own verifier and stores. Wall time from the first worker's start to the last one's "
-        f"end; jobs and modes take turns {ours_t[0].repeats if ours_t else 0} times and each "
-        "cell is the median. The calibration row runs a tight pure-Python integer loop the "
-        "same three ways: threads show what the GIL allows (about 1); processes show what "
-        "the two CPUs gave such a loop during this run (about 2 on two free physical cores, "
-        "less when the CPUs are SMT siblings or busy with other work).",
-        "",
-        *table(
+        *section(
+            "## Throughput: verifications per second, 5-hop chain + proof",
+            f"The same {ours_t[0].requests if ours_t else 0} requests in each mode, from fresh "
+            "verifiers warmed on a few other requests: 1 process (one thread); 2 threads sharing "
+            "one `Verifier` (`threading`); 2 processes (`multiprocessing`, fork), each with its "
+            "own verifier and stores. Wall time from the first worker's start to the last one's "
+            f"end; jobs and modes take turns {ours_t[0].repeats if ours_t else 0} times and each "
+            "cell is the median. The calibration row runs a tight pure-Python integer loop the "
+            "same three ways: threads show what the GIL allows (about 1); processes show what "
+            "the two CPUs gave such a loop during this run (about 2 on two free physical cores, "
+            "less when the CPUs are SMT siblings or busy with other work).",
             (
                 "chain",
                 "requests",
@@ -1220,7 +1189,6 @@ def report(
             "lrrrrrr",
             body_t,
         ),
-        "",
         f"Read from this run: 2 threads give {threads} {X} one process (cold, warm): "
         f"{thread_verdict}. Apart from the signature checks, which are C calls, the verifier "
         "is Python code under the GIL, so threads can overlap only those calls. 2 processes "

@@ -61,6 +61,7 @@ from _common import (
     Series,
     World,
     signing_input_sizes,
+    table,
     time_calls,
     time_raw_batches,
     time_raw_sign,
@@ -284,14 +285,19 @@ def run(quick: bool) -> int:
     print("## Verifier.verify: chain of N hops + proof = N + 1 signatures (cold)")
     print()
     head = (
-        "| N | sigs | ours median µs | ours p90 µs | raw crypto median µs | raw crypto p90 µs "
-        "| ours/raw | raw nacl median µs | ours/nacl |"
+        "N",
+        "sigs",
+        "ours median µs",
+        "ours p90 µs",
+        "raw crypto median µs",
+        "raw crypto p90 µs",
+        "ours/raw",
+        "raw nacl median µs",
+        "ours/nacl",
     )
-    print(head)
-    print("|" + "|".join("---:" for _ in range(head.count("|") - 1)) + "|")
-    for row in verify_rows:
-        print(_verify_line(str(row.hops), row.hops + 1, row.ours, row.crypto, row.nacl))
-    print(_verify_line(f"{WARM_N} warm*", WARM_N + 1, warm, warm_raw.crypto, warm_raw.nacl))
+    body = [_verify_cells(str(r.hops), r.hops + 1, r.ours, r.crypto, r.nacl) for r in verify_rows]
+    body.append(_verify_cells(f"{WARM_N} warm*", WARM_N + 1, warm, warm_raw.crypto, warm_raw.nacl))
+    print("\n".join(table(head, "r" * len(head), body)))
     print()
     print(
         f"* warm: the same {WARM_N}-hop chain every time, a fresh proof each time (a verifier "
@@ -306,17 +312,25 @@ def run(quick: bool) -> int:
     print("## Minting vs one raw Ed25519 sign (cryptography, message of the token's size)")
     print()
     head = (
-        "| operation | ours median µs | ours p90 µs | raw sign median µs | raw sign p90 µs "
-        "| ours/raw |"
+        "operation",
+        "ours median µs",
+        "ours p90 µs",
+        "raw sign median µs",
+        "raw sign p90 µs",
+        "ours/raw",
     )
-    print(head)
-    print("|---|" + "|".join("---:" for _ in range(head.count("|") - 2)) + "|")
-    for srow in sign_rows:
-        print(
-            f"| {srow.name} ({srow.msg_bytes} B) | {srow.ours.median_us:.1f} "
-            f"| {srow.ours.p90_us:.1f} | {srow.raw.median_us:.1f} | {srow.raw.p90_us:.1f} "
-            f"| {srow.ours.median_us / srow.raw.median_us:.2f} |"
+    body = [
+        (
+            f"{srow.name} ({srow.msg_bytes} B)",
+            f"{srow.ours.median_us:.1f}",
+            f"{srow.ours.p90_us:.1f}",
+            f"{srow.raw.median_us:.1f}",
+            f"{srow.raw.p90_us:.1f}",
+            f"{srow.ours.median_us / srow.raw.median_us:.2f}",
         )
+        for srow in sign_rows
+    ]
+    print("\n".join(table(head, "l" + "r" * (len(head) - 1), body)))
     print()
     target = next(r for r in verify_rows if r.hops == TARGET_N)
     ratio = target.ours.median_us / target.crypto.median_us
@@ -330,16 +344,23 @@ def run(quick: bool) -> int:
     return 0
 
 
-def _verify_line(label: str, sigs: int, ours: Series, crypto: Series, nacl: Series | None) -> str:
+def _verify_cells(
+    label: str, sigs: int, ours: Series, crypto: Series, nacl: Series | None
+) -> tuple[str, ...]:
     nacl_cells = (
-        f"{nacl.median_us:.1f} | {ours.median_us / nacl.median_us:.2f}"
+        (f"{nacl.median_us:.1f}", f"{ours.median_us / nacl.median_us:.2f}")
         if nacl is not None
-        else "n/a | n/a"
+        else ("n/a", "n/a")
     )
     return (
-        f"| {label} | {sigs} | {ours.median_us:.1f} | {ours.p90_us:.1f} "
-        f"| {crypto.median_us:.1f} | {crypto.p90_us:.1f} "
-        f"| {ours.median_us / crypto.median_us:.2f} | {nacl_cells} |"
+        label,
+        str(sigs),
+        f"{ours.median_us:.1f}",
+        f"{ours.p90_us:.1f}",
+        f"{crypto.median_us:.1f}",
+        f"{crypto.p90_us:.1f}",
+        f"{ours.median_us / crypto.median_us:.2f}",
+        *nacl_cells,
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from support import CAP, TOOL_AUD, World
+from support import CAP, NARROW, TOOL_AUD, World
 
 from delegation import (
     AgentKey,
@@ -100,12 +100,22 @@ class Scene:
         *,
         ttl: int = 300,
         depth: int | None = None,
+        key: AgentKey | None = None,
     ) -> Chain:
+        """``frm`` delegates ``chain`` to ``to``, binding ``key`` (by default ``to``'s own)."""
+        bound = key or to
         out = self.delegator(frm).delegate(
-            chain, to=to.agent, to_key=to.public_jwk(), caps=list(caps), ttl=ttl, depth=depth
+            chain, to=to.agent, to_key=bound.public_jwk(), caps=list(caps), ttl=ttl, depth=depth
         )
         self.chains.append(out)
         return out
+
+    def honest_hop(self) -> tuple[Chain, Chain]:
+        """The orchestrator mints CAP to a0, which accepts it and delegates NARROW to a1:
+        the root and a1's chain (nothing in it for a detector to find)."""
+        a0 = self.agent(0)
+        root = self.mint(a0)
+        return root, self.delegate(self.accept(root, a0), a0, self.agent(1), [NARROW])
 
     def call(
         self,
@@ -136,7 +146,6 @@ class Scene:
         """a0 -> a1 -> a2, then a1 hand-signs the last hop wider (crm.* on everything) and
         a2 calls with it: refused (scope_escalation), and a DLG001 critical in the graph."""
         from forging import forge
-        from support import NARROW
 
         a0, a1, a2 = self.agent(0), self.agent(1), self.agent(2)
         chain = self.delegate(self.mint(a0), a0, a1, [NARROW])

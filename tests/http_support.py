@@ -8,7 +8,6 @@ and stops it (bounded in time) when the block ends.
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from delegation import (
     Registry,
     Verifier,
 )
+from delegation.cli.demo import HTTP_EXTRA, http_missing
 
 ORG = "spiffe://acme.example"
 TOOL_AUD = f"{ORG}/tool/crm"
@@ -37,19 +37,14 @@ START_WITHIN = 10.0  # seconds for a server to start or stop
 
 def require(*modules: str) -> None:
     """Import ``modules``; skip (under CI=true: fail) if one is missing."""
-    missing = []
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            missing.append(name)
+    missing = http_missing(modules)
     if missing:
         reason = f"the HTTP tests need {', '.join(missing)} (pip install -e '.[dev]')"
         unavailable(reason)
 
 
 def require_http() -> None:
-    require("anyio", "httpx", "starlette", "uvicorn")
+    require(*HTTP_EXTRA)
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 """Helpers of the verification tests (tests/unit/verify/): chains made the Delegator's way,
 the keys of a :class:`support.World`, the ES256 high-S twin, and ``rejected``, which checks
-that a denial was audited with its code.
+that a denial was audited with its code, and the failing or recording sinks and stores.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any, Final
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed448
-from forging import b64d, b64e
+from forging import b64d, b64e, forge
 from support import NARROW, REQ, World
 
 from delegation import (
@@ -22,6 +22,7 @@ from delegation import (
     Request,
     parse_unverified,
 )
+from delegation.audit import AuditEvent
 
 P256_N: Final = int("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16)
 ED25519_L: Final = 2**252 + 27742317777372353535851937790883648493
@@ -87,12 +88,29 @@ def rejected(
     return ei.value
 
 
+def rejected_forgery(world: World, chain: Chain, hop: int, **forge_kw: Any) -> DelegationError:
+    """``chain`` with token ``hop`` rewritten by :func:`forging.forge` (``forge_kw``),
+    presented with the holder's proof: the audited denial, as :func:`rejected` returns it."""
+    forged = forge(chain.tokens[hop], **forge_kw)
+    return rejected(world, with_hop(chain, hop, forged), world.prove(chain))
+
+
 def ed448_jwk(private: ed448.Ed448PrivateKey) -> dict[str, str]:
     """The public OKP JWK of an Ed448 key."""
     raw = private.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
     return {"kty": "OKP", "crv": "Ed448", "x": b64e(raw)}
+
+
+class DownAudit:
+    """An audit sink whose backend fails."""
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def append(self, event: AuditEvent) -> None:
+        raise self.exc
 
 
 class RecordingStore(MemoryStore):

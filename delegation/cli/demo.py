@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,12 +28,16 @@ __all__ = ["add_parser", "render_end", "render_step"]
 HTTP_EXTRA = ("uvicorn", "starlette", "httpx", "anyio")
 
 
-def http_missing() -> list[str]:
-    """The modules of the ``http`` extra that cannot be imported."""
+def http_missing(modules: Iterable[str] = HTTP_EXTRA) -> list[str]:
+    """The ``modules`` (by default those of the ``http`` extra) that cannot be imported.
+
+    >>> http_missing(["json", "no_such_module_here"])
+    ['no_such_module_here']
+    """
     import importlib
 
     missing = []
-    for name in HTTP_EXTRA:
+    for name in modules:
         try:
             importlib.import_module(name)
         except ImportError:

@@ -15,9 +15,8 @@ from delegation.graph.build import MAX_LINE
 
 
 def _story(scene: Scene) -> None:
-    a0, a1 = scene.agent(0), scene.agent(1)
-    root = scene.mint(a0)
-    chain = scene.delegate(scene.accept(root, a0), a0, a1, [NARROW])
+    a1 = scene.agent(1)
+    _, chain = scene.honest_hop()
     assert scene.call(chain, a1) == "allowed"
     assert scene.call(chain, a1, tool="crm.write") == "not proved: action_not_granted"
 

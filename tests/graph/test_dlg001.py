@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from forging import forge
 from graph_scene import Scene
-from support import CAP, NARROW
 
 from delegation import Capability, Chain
 
@@ -12,15 +11,7 @@ from delegation import Capability, Chain
 def test_forged_widening_hop_fires(scene: Scene) -> None:
     """a1 hand-signs a hop to a2 granting crm.* on everything: critical, with the path."""
     a0, a1, a2 = scene.agent(0), scene.agent(1), scene.agent(2)
-    root = scene.mint(a0)
-    chain = scene.delegate(root, a0, a1, [NARROW])
-    honest = scene.delegate(chain, a1, a2, [NARROW])
-    wide = Capability(tool="crm.*", resource="**")
-    forged = forge(honest.tokens[-1], signer=a1, claims={"caps": [wide.to_wire()]})
-    bad = Chain([*honest.tokens[:-1], forged])
-    assert scene.call(bad, a2) == "scope_escalation"
-    scene.chains.append(bad)
-
+    scene.plant_escalation()
     for graph in (scene.graph(), scene.chain_graph()):
         [finding] = scene.findings("DLG001", graph)
         assert (finding.rule, finding.severity) == ("DLG001", "critical")
@@ -31,9 +22,8 @@ def test_forged_widening_hop_fires(scene: Scene) -> None:
 
 def test_narrowing_chain_is_quiet(scene: Scene) -> None:
     """Near miss: every hop narrows (or keeps) its parent's capabilities."""
-    a0, a1 = scene.agent(0), scene.agent(1)
-    root = scene.mint(a0, [CAP])
-    chain = scene.delegate(scene.accept(root, a0), a0, a1, [NARROW])
+    a1 = scene.agent(1)
+    _, chain = scene.honest_hop()
     assert scene.call(chain, a1) == "allowed"
     assert scene.findings("DLG001") == []
     assert scene.findings("DLG001", scene.chain_graph()) == []

@@ -47,8 +47,7 @@ def test_lifetime_over_maximum_fires(scene: Scene) -> None:
 def test_use_after_revocation_fires_critical(scene: Scene) -> None:
     """a0's token is revoked, then a verifier with its own store still allows a1's call."""
     a0, a1 = scene.agent(0), scene.agent(1)
-    root = scene.mint(a0)
-    chain = scene.delegate(scene.accept(root, a0), a0, a1, [NARROW])
+    root, chain = scene.honest_hop()
     scene.later(10)
     scene.tasks.revoke("token", token_id(root.tokens[0]), reason="compromised")
     scene.later(10)
@@ -79,9 +78,8 @@ def test_use_after_close_and_mint_after_close_fire(scene: Scene) -> None:
 
 def test_use_before_or_outside_revocation_is_quiet(scene: Scene) -> None:
     """Near miss: the call comes after the revocation lapsed, and the chain is well timed."""
-    a0, a1 = scene.agent(0), scene.agent(1)
-    root = scene.mint(a0)
-    chain = scene.delegate(scene.accept(root, a0), a0, a1, [NARROW])
+    a1 = scene.agent(1)
+    root, chain = scene.honest_hop()
     now = scene.world.clock.now()
     scene.tasks.revoke("token", token_id(root.tokens[0]), until=now + 5, reason="pause")
     scene.later(10)

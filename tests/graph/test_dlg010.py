@@ -13,8 +13,7 @@ from delegation import Capability, Chain, DelegationError, SecurityWarning
 def test_unbound_hop_fires_high(scene: Scene) -> None:
     """a0 hand-signs a hop to a1 whose cnf holds no usable key: high, case unbound."""
     a0, a1 = scene.agent(0), scene.agent(1)
-    root = scene.mint(a0)
-    honest = scene.delegate(scene.accept(root, a0), a0, a1, [NARROW])
+    root, honest = scene.honest_hop()
     bearer = forge(honest.tokens[-1], signer=a0, claims={"cnf": {"jwk": {}}})
     chain = Chain([root.tokens[0], bearer])
     scene.chains.append(chain)
@@ -33,10 +32,7 @@ def test_self_bound_hop_fires_high(scene: Scene) -> None:
     """a0 delegates to a1 but binds a0's own key: high, seen in the log and the chains."""
     a0, a1 = scene.agent(0), scene.agent(1)
     root = scene.accept(scene.mint(a0), a0)
-    chain = scene.delegator(a0).delegate(
-        root, to=a1.agent, to_key=a0.public_jwk(), caps=[NARROW], ttl=300
-    )
-    scene.chains.append(chain)
+    scene.delegate(root, a0, a1, [NARROW], key=a0)
     for graph in (scene.graph(), scene.chain_graph()):
         [finding] = scene.findings("DLG010", graph)
         assert (finding.severity, finding.key) == ("high", (a0.agent, "self-bound"))

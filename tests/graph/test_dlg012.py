@@ -58,8 +58,7 @@ def test_tool_reached_by_too_many_agents_is_medium(scene: Scene) -> None:
 def test_nothing_sensitive_is_info_only(scene: Scene) -> None:
     """Near miss: without sensitive tools every entry is info and no tool is ranked."""
     a0, a1 = scene.agent(0), scene.agent(1)
-    root = scene.mint(a0)
-    scene.delegate(scene.accept(root, a0), a0, a1, [NARROW])
+    scene.honest_hop()
     for graph in (scene.graph(), scene.chain_graph()):
         found = scene.findings("DLG012", graph)
         assert [f.key for f in found] == [("agent", a0.agent), ("agent", a1.agent)]

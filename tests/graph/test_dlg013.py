@@ -12,10 +12,7 @@ def test_key_bound_to_two_agents_fires_high(scene: Scene) -> None:
     """a0 binds a2's key to a1, and a2 holds a grant of its own: a2's key speaks for both."""
     a0, a1, a2 = scene.agent(0), scene.agent(1), scene.agent(2)
     root = scene.accept(scene.mint(a0), a0)
-    shared = scene.delegator(a0).delegate(
-        root, to=a1.agent, to_key=a2.public_jwk(), caps=[NARROW], ttl=300
-    )
-    scene.chains.append(shared)
+    scene.delegate(root, a0, a1, [NARROW], key=a2)
     scene.delegate(root, a0, a2, [NARROW])
     for graph in (scene.graph(), scene.chain_graph()):
         [finding] = scene.findings("DLG013", graph)
@@ -33,11 +30,7 @@ def test_agent_with_unregistered_extra_key_fires_medium(scene: Scene) -> None:
     rogue = AgentKey.generate(a1.agent)
     root = scene.accept(scene.mint(a0), a0)
     scene.delegate(root, a0, a1, [NARROW])
-    scene.chains.append(
-        scene.delegator(a0).delegate(
-            root, to=a1.agent, to_key=rogue.public_jwk(), caps=[NARROW], ttl=300
-        )
-    )
+    scene.delegate(root, a0, a1, [NARROW], key=rogue)
     for graph in (scene.graph(), scene.chain_graph()):
         [finding] = scene.findings("DLG013", graph)
         assert (finding.severity, finding.key) == ("medium", (a1.agent, "keys"))
@@ -52,11 +45,7 @@ def test_agent_bound_to_foreign_domain_key_fires_medium(scene: Scene) -> None:
     partner = AgentKey.generate("spiffe://partner.example/agent/p")
     scene.world.registry.add_agent(partner.agent, partner.public_jwk())
     root = scene.accept(scene.mint(a0), a0)
-    scene.chains.append(
-        scene.delegator(a0).delegate(
-            root, to=a1.agent, to_key=partner.public_jwk(), caps=[NARROW], ttl=300
-        )
-    )
+    scene.delegate(root, a0, a1, [NARROW], key=partner)
     for graph in (scene.graph(), scene.chain_graph()):
         [finding] = scene.findings("DLG013", graph)
         assert (finding.severity, finding.key) == ("medium", (a1.agent, "keys"))
@@ -71,10 +60,6 @@ def test_rotated_registered_keys_are_quiet(scene: Scene) -> None:
     scene.world.registry.add_agent(a1.agent, second.public_jwk())
     root = scene.accept(scene.mint(a0), a0)
     scene.delegate(root, a0, a1, [NARROW])
-    scene.chains.append(
-        scene.delegator(a0).delegate(
-            root, to=a1.agent, to_key=second.public_jwk(), caps=[NARROW], ttl=300
-        )
-    )
+    scene.delegate(root, a0, a1, [NARROW], key=second)
     assert scene.findings("DLG013") == []
     assert scene.findings("DLG013", scene.chain_graph()) == []

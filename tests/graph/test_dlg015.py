@@ -51,9 +51,8 @@ def test_chains_alone_say_nothing(scene: Scene) -> None:
 
 def test_every_grant_used_is_quiet(scene: Scene) -> None:
     """Near miss: the holder's call uses the leaf, and through it every ancestor's grant."""
-    a0, a1 = scene.agent(0), scene.agent(1)
-    root = scene.mint(a0, [CAP])
-    child = scene.delegate(scene.accept(root, a0), a0, a1, [NARROW])
+    a1 = scene.agent(1)
+    _, child = scene.honest_hop()
     assert scene.call(child, a1) == "allowed"
     assert scene.findings("DLG015") == []
     assert scene.findings("DLG015", scene.combined_graph()) == []

@@ -45,9 +45,8 @@ def test_gateway_agent_and_root_are_choke_points(scene: Scene) -> None:
 def test_second_path_removes_the_choke_point(scene: Scene) -> None:
     """Near miss: a1 also gets crm.read straight from the root, so a0 guards nothing."""
     _sensitive(scene)
-    a0, a1 = scene.agent(0), scene.agent(1)
-    root = scene.mint(a0)
-    scene.delegate(scene.accept(root, a0), a0, a1, [NARROW])
+    a1 = scene.agent(1)
+    scene.honest_hop()
     scene.mint(a1, task="T-2")
     for graph in (scene.graph(), scene.chain_graph()):
         assert [f.key for f in scene.findings("DLG017", graph)] == [(scene.orch.agent,)]
@@ -70,8 +69,6 @@ def test_unregistered_issuer_is_medium(scene: Scene) -> None:
 
 def test_no_sensitive_tool_is_quiet(scene: Scene) -> None:
     """Near miss: nothing is labelled sensitive, so nothing is guarded."""
-    a0, a1 = scene.agent(0), scene.agent(1)
-    root = scene.mint(a0)
-    scene.delegate(scene.accept(root, a0), a0, a1, [NARROW])
+    scene.honest_hop()
     assert scene.findings("DLG017") == []
     assert scene.findings("DLG017", scene.chain_graph(), sensitive_tools=("crm.write",)) == []

@@ -15,7 +15,7 @@ import json
 import math
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from forging import forge
@@ -44,6 +44,7 @@ LITERALS = ("a", "b", "c")
 NUMBERS = st.one_of(st.integers(-5, 5), st.sampled_from([-2.5, 0.5, 3.5]))
 WORDS = st.text("ab", max_size=3)
 Draw = Callable[[st.SearchStrategy[Any]], Any]  # a composite's draw, or data.draw
+T = TypeVar("T")
 
 # --------------------------------------------------------------------------------------
 # strategies: patterns, constraints, capabilities, requests
@@ -158,11 +159,15 @@ def instances(draw: st.DrawFn, cap: Capability) -> Request:
     )
 
 
+def mostly(draw: Draw, usual: st.SearchStrategy[T], sometimes: st.SearchStrategy[T]) -> T:
+    """A draw from ``usual``; one time in four from ``sometimes`` instead."""
+    drawn: T = draw(sometimes if draw(st.integers(0, 3)) == 0 else usual)
+    return drawn
+
+
 def requests_for(draw: Draw, cap: Capability) -> Request:
     """Mostly a request inside ``cap``, sometimes any request."""
-    strategy = random_requests() if draw(st.integers(0, 3)) == 0 else instances(cap)
-    request: Request = draw(strategy)
-    return request
+    return mostly(draw, instances(cap), random_requests())
 
 
 # --- narrowing: children a correct Delegator may hand on --- #
@@ -219,9 +224,16 @@ def narrowed(draw: st.DrawFn, parent: Capability) -> Capability:
 
 def child_of(draw: Draw, parent: Capability) -> Capability:
     """Mostly a narrowing of ``parent``, sometimes any capability (maybe a widening)."""
-    strategy = capabilities() if draw(st.integers(0, 3)) == 0 else narrowed(parent)
-    child: Capability = draw(strategy)
-    return child
+    return mostly(draw, narrowed(parent), capabilities())
+
+
+@st.composite
+def lineages(draw: st.DrawFn, length: int, *, bare_globstar_tool: bool = True) -> list[Capability]:
+    """A capability and ``length - 1`` successive :func:`child_of` draws below it."""
+    caps = [draw(capabilities(bare_globstar_tool=bare_globstar_tool))]
+    while len(caps) < length:
+        caps.append(child_of(draw, caps[-1]))
+    return caps
 
 
 # --------------------------------------------------------------------------------------
@@ -254,12 +266,10 @@ def test_narrowing_is_covered(data: st.DataObject) -> None:
 
 
 @SETTINGS
-@given(st.data())
-def test_covers_is_transitive(data: st.DataObject) -> None:
+@given(lineages(3))
+def test_covers_is_transitive(caps: list[Capability]) -> None:
     """``covers(p, q)`` and ``covers(q, r)`` imply ``covers(p, r)``."""
-    p = data.draw(capabilities())
-    q = child_of(data.draw, p)
-    r = child_of(data.draw, q)
+    p, q, r = caps
     if covers(p, q) and covers(q, r):
         assert covers(p, r)
 
@@ -282,11 +292,10 @@ def test_pattern_covers_is_transitive(data: st.DataObject) -> None:
 
 
 @SETTINGS
-@given(st.data())
-def test_covers_is_sound(data: st.DataObject) -> None:
+@given(lineages(2), st.data())
+def test_covers_is_sound(caps: list[Capability], data: st.DataObject) -> None:
     """Soundness: ``covers(p, c) and allows(c, r)`` implies ``allows(p, r)``."""
-    parent = data.draw(capabilities())
-    child = child_of(data.draw, parent)
+    parent, child = caps
     request = requests_for(data.draw, child)
     if covers(parent, child) and allows(child, request):
         assert allows(parent, request)
@@ -338,12 +347,11 @@ def delegate_quietly(
 
 
 @SETTINGS
-@given(st.data())
-def test_delegator_only_narrows(data: st.DataObject) -> None:
+@given(lineages(2), st.data())
+def test_delegator_only_narrows(caps: list[Capability], data: st.DataObject) -> None:
     """The Delegator signs exactly the covered children; none allows what its parent denies."""
     w = world()
-    parent = data.draw(capabilities())
-    child = child_of(data.draw, parent)
+    parent, child = caps
     root = mint_quietly(w, [parent], depth=1)
     if not covers(parent, child):
         with pytest.raises(DelegationError) as ei:
@@ -359,12 +367,11 @@ def test_delegator_only_narrows(data: st.DataObject) -> None:
 
 
 @SETTINGS
-@given(st.data())
-def test_verifier_step_six_agrees_with_covers(data: st.DataObject) -> None:
+@given(lineages(2, bare_globstar_tool=False))
+def test_verifier_step_six_agrees_with_covers(caps: list[Capability]) -> None:
     """A validly signed hop is accepted exactly when its capability is covered by its parent's."""
     w = world()
-    parent = data.draw(capabilities(bare_globstar_tool=False))
-    child = child_of(data.draw, parent)
+    parent, child = caps
     root = mint_quietly(w, [parent], depth=1)
     template = delegate_quietly(w, root, w.agents[0], w.agents[1], [parent], ttl=300)
     forged = _resign(template.tokens[1], w.agents[0], caps=[child.to_wire()])

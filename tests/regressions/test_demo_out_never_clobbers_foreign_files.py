@@ -35,30 +35,26 @@ def test_out_naming_a_file_is_file_error(
     assert target.read_text() == "mine\n"
 
 
+@pytest.mark.parametrize(
+    "others",
+    [pytest.param(["other.txt"], id="with-other-files"), pytest.param([], id="demo-name-alone")],
+)
 def test_out_with_foreign_files_is_refused_without_force(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], others: list[str]
 ) -> None:
+    """A directory of someone's files is refused, even when its one file bears a demo
+    file's name (that alone does not make it a demo directory); ``--force`` overrides."""
     d = tmp_path / "keys"
     d.mkdir()
     (d / "orchestrator.key.json").write_text('{"my": "real key"}\n')
-    (d / "other.txt").write_text("x\n")
+    for name in others:
+        (d / name).write_text("x\n")
     code, out = _demo(capsys, "--out", str(d))
     assert (code, out["code"]) == (2, "file_error")
     assert (d / "orchestrator.key.json").read_text() == '{"my": "real key"}\n'
 
     code, out = _demo(capsys, "--out", str(d), "--force")
     assert code == 0 and out["ok"] is True
-
-
-def test_a_demo_file_name_alone_does_not_make_a_demo_directory(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    d = tmp_path / "keys"
-    d.mkdir()
-    (d / "orchestrator.key.json").write_text('{"my": "real key"}\n')
-    code, out = _demo(capsys, "--out", str(d))
-    assert (code, out["code"]) == (2, "file_error")
-    assert (d / "orchestrator.key.json").read_text() == '{"my": "real key"}\n'
 
 
 def test_new_empty_and_rerun_directories_work(

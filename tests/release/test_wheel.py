@@ -105,6 +105,7 @@ def test_wheel_contents(dist: Path) -> None:
     for needed in (
         "delegation/py.typed",
         "delegation/graph/render/_script.js",
+        "delegation/graph/detectors/rules.toml",
         f"{info}/licenses/LICENSE",
         f"{info}/licenses/NOTICE",
         f"{info}/METADATA",
@@ -133,6 +134,7 @@ def test_sdist_contents(dist: Path) -> None:
         "docs/api.md",
         "delegation/py.typed",
         "delegation/graph/render/_script.js",
+        "delegation/graph/detectors/rules.toml",
         "tests/vectors/README.md",
         "tests/vectors/wycheproof/LICENSE",
         "tests/vectors/sarif/README.md",

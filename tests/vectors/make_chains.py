@@ -224,6 +224,12 @@ def resign_child(parent_holder: AgentKey, child: str, **changes: Any) -> str:
     return forge(parent_holder, payload)
 
 
+def cap_claim(tool: str, resource: str, *, max_rows: int | None = None) -> dict[str, Any]:
+    """A capability as a token's ``caps`` entry holds it; ``max_rows`` its one constraint."""
+    constraints = {} if max_rows is None else {"max_rows": {"max": max_rows}}
+    return Capability(tool=tool, resource=resource, constraints=constraints).to_wire()
+
+
 def forge_proof(key: AgentKey, proof: str, **changes: Any) -> str:
     """A proof with changed claims (or header), signed by ``key``."""
     payload = {**claims(proof), **changes}
@@ -314,27 +320,38 @@ def build_cases() -> list[dict[str, Any]]:
 
     # --- signatures --- #
     t0, t1 = ed2.tokens
+
+    def resigned(**changes: Any) -> list[str]:
+        """ed2 with its hop 1 re-signed by a0 with ``changes`` to its claims."""
+        return [t0, resign_child(A0, t1, **changes)]
+
+    def refused(
+        id: str,
+        comment: str,
+        code: str,
+        chain: Chain | list[str],
+        *,
+        holder: AgentKey = A1,
+        hop: int = 1,
+    ) -> None:
+        """A chain refused at ``hop`` with ``code``, presented with its holder's proof."""
+        case(id, comment, chain, prove(chain, holder), code=code, hop=hop)
+
     tampered = claims(t1)
     tampered["caps"][0]["constraints"]["max_rows"]["max"] = 100
-    bad = [t0, with_payload(t1, tampered)]
-    case(
+    refused(
         "tampered-payload",
         "hop 1 payload edited (max_rows 50 -> 100), old signature kept",
-        bad,
-        prove(bad, A1),
-        code="bad_signature",
-        hop=1,
+        "bad_signature",
+        [t0, with_payload(t1, tampered)],
     )
 
     other = delegate(ed1, A0, A1, ttl=450, cap=HOP_CAP)  # a sibling: same signer, other jti
-    swapped = [t0, with_signature(t1, other.tokens[1].split(".")[2])]
-    case(
+    refused(
         "swapped-signature",
         "hop 1 carries the signature of a sibling token by the same key",
-        swapped,
-        prove(swapped, A1),
-        code="bad_signature",
-        hop=1,
+        "bad_signature",
+        [t0, with_signature(t1, other.tokens[1].split(".")[2])],
     )
 
     flipped = bytearray(unb64(t1.split(".")[2]))
@@ -417,40 +434,25 @@ def build_cases() -> list[dict[str, Any]]:
         code="oversized",
         hop=None,
     )
-    wrong_iss = [t0, resign_child(A0, t1, iss=A2.agent)]
-    case(
+    refused(
         "issuer-not-parent-subject",
         "hop 1 claims to be issued by a2 (signed by a0's key)",
-        wrong_iss,
-        prove(wrong_iss, A1),
-        code="broken_link",
-        hop=1,
+        "broken_link",
+        resigned(iss=A2.agent),
     )
-    dup_jti = [t0, resign_child(A0, t1, jti=claims(t0)["jti"])]
-    case(
+    refused(
         "duplicate-jti",
         "hop 1 reuses the root's jti",
-        dup_jti,
-        prove(dup_jti, A1),
-        code="broken_link",
-        hop=1,
+        "broken_link",
+        resigned(jti=claims(t0)["jti"]),
     )
 
     # --- attenuation --- #
-    def child_caps(cap: dict[str, Any]) -> list[str]:
-        chain = [t0, resign_child(A0, t1, caps=[cap])]
-        return chain
-
-    wide_tool = child_caps(
-        {"tool": "crm.*", "resource": "customers/eu/**", "constraints": {"max_rows": {"max": 50}}}
-    )
-    case(
+    refused(
         "widened-scope",
         "hop 1 grants crm.* under a parent granting crm.read",
-        wide_tool,
-        prove(wide_tool, A1),
-        code="scope_escalation",
-        hop=1,
+        "scope_escalation",
+        resigned(caps=[cap_claim("crm.*", "customers/eu/**", max_rows=50)]),
     )
     wide_res = [
         a,
@@ -458,13 +460,7 @@ def build_cases() -> list[dict[str, Any]]:
         resign_child(
             A1,
             c,
-            caps=[
-                {
-                    "tool": "crm.read",
-                    "resource": "customers/**",
-                    "constraints": {"max_rows": {"max": 20}},
-                }
-            ],
+            caps=[cap_claim("crm.read", "customers/**", max_rows=20)],
         ),
     ]
     case(
@@ -475,139 +471,95 @@ def build_cases() -> list[dict[str, Any]]:
         code="scope_escalation",
         hop=2,
     )
-    no_constraint = child_caps({"tool": "crm.read", "resource": "customers/eu/**"})
-    case(
+    refused(
         "dropped-constraint",
         "hop 1 drops the parent's max_rows constraint",
-        no_constraint,
-        prove(no_constraint, A1),
-        code="scope_escalation",
-        hop=1,
+        "scope_escalation",
+        resigned(caps=[cap_claim("crm.read", "customers/eu/**")]),
     )
-    loose = child_caps(
-        {
-            "tool": "crm.read",
-            "resource": "customers/eu/**",
-            "constraints": {"max_rows": {"max": 500}},
-        }
-    )
-    case(
+    refused(
         "loosened-constraint",
         "hop 1 raises max_rows to 500 under a parent's 100",
-        loose,
-        prove(loose, A1),
-        code="scope_escalation",
-        hop=1,
+        "scope_escalation",
+        resigned(caps=[cap_claim("crm.read", "customers/eu/**", max_rows=500)]),
     )
-    extra_cap = [
-        t0,
-        resign_child(
-            A0, t1, caps=[claims(t1)["caps"][0], {"tool": "crm.delete", "resource": "**"}]
-        ),
-    ]
-    case(
+    refused(
         "added-capability",
         "hop 1 adds crm.delete next to its covered grant",
-        extra_cap,
-        prove(extra_cap, A1),
-        code="scope_escalation",
-        hop=1,
+        "scope_escalation",
+        resigned(caps=[claims(t1)["caps"][0], cap_claim("crm.delete", "**")]),
     )
-    depth_cheat = [t0, resign_child(A0, t1, dpth=claims(t0)["dpth"])]
-    case(
+    refused(
         "depth-cheat",
         "hop 1 keeps its parent's dpth instead of decreasing it",
-        depth_cheat,
-        prove(depth_cheat, A1),
-        code="depth_exceeded",
-        hop=1,
+        "depth_exceeded",
+        resigned(dpth=claims(t0)["dpth"]),
     )
     leaf_root = mint(A0, depth=0)
-    below_leaf = [
-        leaf_root.tokens[0],
-        resign_child(A0, t1, prf=token_id(leaf_root.tokens[0]), dpth=0),
-    ]
-    case(
+    refused(
         "delegation-below-leaf",
         "the root allows no further hop (dpth 0), a0 delegates anyway",
-        below_leaf,
-        prove(below_leaf, A1),
-        code="depth_exceeded",
-        hop=1,
+        "depth_exceeded",
+        [
+            leaf_root.tokens[0],
+            resign_child(A0, t1, prf=token_id(leaf_root.tokens[0]), dpth=0),
+        ],
     )
-    task_switch = [t0, resign_child(A0, t1, task="T-99")]
-    case(
+    refused(
         "task-changed",
         "hop 1 moves the chain to another task",
-        task_switch,
-        prove(task_switch, A1),
-        code="task_mismatch",
-        hop=1,
+        "task_mismatch",
+        resigned(task="T-99"),
     )
-    obo_switch = [t0, resign_child(A0, t1, obo="user:mallory")]
-    case(
+    refused(
         "principal-changed",
         "hop 1 acts for another principal (obo)",
-        obo_switch,
-        prove(obo_switch, A1),
-        code="principal_mismatch",
-        hop=1,
+        "principal_mismatch",
+        resigned(obo="user:mallory"),
     )
-    act_forged = [t0, resign_child(A0, t1, act={"sub": A2.agent, "act": {"sub": ORCH.agent}})]
-    case(
+    refused(
         "act-forged",
         "hop 1's act names a2 instead of a0 as the current actor",
-        act_forged,
-        prove(act_forged, A1),
-        code="act_mismatch",
-        hop=1,
+        "act_mismatch",
+        resigned(act={"sub": A2.agent, "act": {"sub": ORCH.agent}}),
     )
 
     # --- time --- #
-    outlive = [t0, resign_child(A0, t1, exp=claims(t0)["exp"] + 60)]
-    case(
+    refused(
         "child-outliving-parent",
         "hop 1 expires 60 s after its parent",
-        outlive,
-        prove(outlive, A1),
-        code="lifetime_exceeded",
-        hop=1,
+        "lifetime_exceeded",
+        resigned(exp=claims(t0)["exp"] + 60),
     )
-    long_root = forge(ORCH, {**claims(t0), "exp": claims(t0)["iat"] + 7200})
-    case(
+    refused(
         "lifetime-over-maximum",
         "root lifetime 2 h, over the 1 h maximum",
-        [long_root],
-        prove([long_root], A0),
-        code="lifetime_exceeded",
+        "lifetime_exceeded",
+        [forge(ORCH, {**claims(t0), "exp": claims(t0)["iat"] + 7200})],
+        holder=A0,
         hop=0,
     )
     young_root = mint(A0, at=NOW - 400, ttl=1200)
-    expired_hop = delegate(young_root, A0, A1, ttl=300, cap=HOP_CAP, at=NOW - 400)
-    case(
+    refused(
         "expired-hop",
         "root valid, hop 1 expired 100 s ago (beyond the 30 s skew)",
-        expired_hop,
-        prove(expired_hop, A1),
-        code="expired",
-        hop=1,
+        "expired",
+        delegate(young_root, A0, A1, ttl=300, cap=HOP_CAP, at=NOW - 400),
     )
-    future = mint(A0, at=NOW + 600)
-    case(
+    refused(
         "future-iat",
         "root issued 10 min in the future",
-        future,
-        prove(future, A0),
-        code="not_yet_valid",
+        "not_yet_valid",
+        mint(A0, at=NOW + 600),
+        holder=A0,
         hop=0,
     )
-    future_nbf = forge(ORCH, {**claims(t0), "nbf": NOW + 300})
-    case(
+    refused(
         "future-nbf",
         "root not valid before 5 min from now",
-        [future_nbf],
-        prove([future_nbf], A0),
-        code="not_yet_valid",
+        "not_yet_valid",
+        [forge(ORCH, {**claims(t0), "nbf": NOW + 300})],
+        holder=A0,
         hop=0,
     )
     case(
@@ -704,42 +656,21 @@ def build_cases() -> list[dict[str, Any]]:
     )
 
     # --- keys and roots --- #
-    evil = mint(A0, root=EVIL_ROOT)
-    case(
-        "untrusted-root",
-        "root grant from spiffe://evil.example/orchestrator",
-        evil,
-        prove(evil, A0),
-        code="untrusted_root",
-        hop=0,
-    )
-    rogue_root = mint(A0, root=ROGUE_ROOT)
-    case(
-        "root-key-not-registered",
-        "the trusted root's id, signed with an unregistered key",
-        rogue_root,
-        prove(rogue_root, A0),
-        code="untrusted_root",
-        hop=0,
-    )
-    rogue = delegate(ed1, A0, ROGUE_A1, ttl=500, cap=HOP_CAP)
-    case(
-        "unregistered-key",
-        "hop 1 binds a key that is not registered for a1",
-        rogue,
-        prove(rogue, ROGUE_A1),
-        code="key_not_registered",
-        hop=1,
-    )
-    ghost = delegate(ed1, A0, GHOST, ttl=500, cap=HOP_CAP)
-    case(
-        "unregistered-agent",
-        "hop 1 delegates to an agent the registry does not know",
-        ghost,
-        prove(ghost, GHOST),
-        code="key_not_registered",
-        hop=1,
-    )
+    for id, comment, root in (
+        ("untrusted-root", "root grant from spiffe://evil.example/orchestrator", EVIL_ROOT),
+        (
+            "root-key-not-registered",
+            "the trusted root's id, signed with an unregistered key",
+            ROGUE_ROOT,
+        ),
+    ):
+        refused(id, comment, "untrusted_root", mint(A0, root=root), holder=A0, hop=0)
+    for id, comment, receiver in (
+        ("unregistered-key", "hop 1 binds a key that is not registered for a1", ROGUE_A1),
+        ("unregistered-agent", "hop 1 delegates to an agent the registry does not know", GHOST),
+    ):
+        hop1 = delegate(ed1, A0, receiver, ttl=500, cap=HOP_CAP)
+        refused(id, comment, "key_not_registered", hop1, holder=receiver)
     ed448_pub = ed448.Ed448PrivateKey.from_private_bytes(bytes([94]) * 57).public_key()
     ed448_jwk = {"kty": "OKP", "crv": "Ed448", "x": b64(ed448_pub.public_bytes_raw())}
     bad_cnf = [t0, resign_child(A0, t1, cnf={"jwk": ed448_jwk})]

@@ -1,8 +1,10 @@
 """The detectors, one module per rule, registered by rule id in one immutable table.
 
-Each module defines ``RULE`` (a :class:`~delegation.graph.findings.Rule`): its stable id,
-name, default severity, help text, the standards it maps to, and ``detect(graph,
-options) -> list[Finding]``, a pure function of the graph. Module docstrings state the
+Each module defines ``TITLE`` (its findings' title), ``detect(graph, options) ->
+list[Finding]``, a pure function of the graph, and ``RULE`` (a
+:class:`~delegation.graph.findings.Rule`) joining them to the rule's metadata kept for
+all rules in one data file, ``rules.toml``: its stable id, name, default severity, help
+text and the standards it maps to (see :mod:`._meta`). Module docstrings state the
 rule's definition, its complexity and the OWASP Agentic Top 10, CSA MAESTRO and OWASP
 NHI Top 10 entries it addresses.
 """

@@ -22,8 +22,9 @@ from ...capabilities import Capability, covers
 from ...checks import attenuation_problems
 from ...errors import ScopeEscalation
 from ..facts import TokenHop
-from ..findings import Finding, Options, Rule
+from ..findings import Finding, Options
 from ..model import DelegationGraph
+from ._meta import rule
 from ._util import evidence, locations
 
 TITLE = "Scope escalation: a hop grants more than its parent holds"
@@ -116,18 +117,4 @@ def _root_beyond_baseline(
     ]
 
 
-RULE = Rule(
-    id="DLG001",
-    name="scope-escalation",
-    summary=TITLE,
-    help=(
-        "A delegation token carries a capability its parent token does not cover, or a "
-        "root grant exceeds the receiver's registry baseline. A verifier refuses such a "
-        "chain (`scope_escalation`); seeing it in a graph means a forged or hand-built hop, "
-        "or a root minting beyond what the agent is meant to do. Revoke the token "
-        "(`delegation revoke --token ID`) and find who signed it."
-    ),
-    severity="critical",
-    tags=("security", "OWASP-ASI03", "MAESTRO-L7", "OWASP-NHI5"),
-    detect=detect,
-)
+RULE = rule("DLG001", TITLE, detect)

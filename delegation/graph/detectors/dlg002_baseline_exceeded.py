@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from ...capabilities import Capability, covers
 from ..facts import TokenHop
-from ..findings import Finding, Options, Rule, Severity
+from ..findings import Finding, Options, Severity
 from ..model import DelegationGraph
+from ._meta import rule
 from ._util import evidence, listed, locations, short
 
 TITLE = "Baseline exceeded: delegated authority beyond the agent's registry baseline"
@@ -96,19 +97,4 @@ def _finding(graph: DelegationGraph, hop: TokenHop, excess: list[Capability]) ->
     )
 
 
-RULE = Rule(
-    id="DLG002",
-    name="baseline-exceeded",
-    summary=TITLE,
-    help=(
-        "An agent holds, through a delegated hop, a capability its registry baseline does "
-        "not include: each hop may attenuate its parent, yet authority granted high up the "
-        "chain (or under an elevation) flowed down to an agent never meant to have it. The "
-        "witness is the path that delivered it. Narrow the delegation, extend the baseline "
-        "deliberately, or approve an elevation for the task (`Tasks.elevate`); a "
-        "finding covered by an elevation is reported as low for review."
-    ),
-    severity="high",
-    tags=("security", "OWASP-ASI03", "OWASP-ASI08", "MAESTRO-L6", "MAESTRO-L7", "OWASP-NHI5"),
-    detect=detect,
-)
+RULE = rule("DLG002", TITLE, detect)

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 
 from ...capabilities import Capability
 from ..facts import Invocation, TokenHop
-from ..findings import Finding, Options, PathStep, Rule, Severity
+from ..findings import Finding, Options, PathStep, Severity
 from ..model import DelegationGraph
+from ._meta import rule
 from ._reach import Reach
 from ._util import evidence, is_sensitive, locations, short
 
@@ -170,29 +171,4 @@ def _finding(graph: DelegationGraph, key: tuple[str, ...], hit: _Hit) -> Finding
     )
 
 
-RULE = Rule(
-    id="DLG003",
-    name="confused-deputy",
-    summary=TITLE,
-    help=(
-        "While an agent holds a delegation for one task and principal, it made a request "
-        "with no chain, or with a chain of another task or principal, for something its "
-        "delegation in that task does not cover. The agent is being used as a deputy for "
-        "authority that is not the one it was given for the work at hand (a prompt "
-        "injection steering it, or chains mixed up between tasks). Bind each request to the "
-        "chain of the task it serves, and have the tool's policy check the task and "
-        "principal of the request."
-    ),
-    severity="high",
-    tags=(
-        "security",
-        "OWASP-ASI02",
-        "OWASP-ASI03",
-        "OWASP-ASI07",
-        "MAESTRO-L3",
-        "MAESTRO-L7",
-        "OWASP-NHI5",
-        "OWASP-NHI9",
-    ),
-    detect=detect,
-)
+RULE = rule("DLG003", TITLE, detect)

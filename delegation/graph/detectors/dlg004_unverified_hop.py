@@ -29,8 +29,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ..facts import Acceptance, Invocation, TokenHop
-from ..findings import Finding, Location, Options, PathStep, Rule, Severity
+from ..findings import Finding, Location, Options, PathStep, Severity
 from ..model import DelegationGraph
+from ._meta import rule
 from ._util import children_of, evidence, listed, locations, short
 
 TITLE = "Unverified hop: a delegation passed on or used without its receiver's acceptance"
@@ -194,20 +195,4 @@ def _finding(
     )
 
 
-RULE = Rule(
-    id="DLG004",
-    name="unverified-hop",
-    summary=TITLE,
-    help=(
-        "A delegated token was passed on or used, but nothing shows that its receiver "
-        "verified and accepted it (no `accept` decision in the audit logs, no receipt on the "
-        "next hop), or it was used after the receiver refused it, or the receipt on the next "
-        "hop does not verify. Every hop should be re-authenticated and re-authorized by its "
-        "receiver: call `Verifier.accept` on an inbound chain and pass its result to "
-        "`Delegator.delegate` (which attaches a receipt); a verifier with "
-        "`require_receipts=True` enforces it downstream."
-    ),
-    severity="medium",
-    tags=("security", "OWASP-ASI03", "OWASP-ASI07", "MAESTRO-L5", "MAESTRO-L7", "OWASP-NHI4"),
-    detect=detect,
-)
+RULE = rule("DLG004", TITLE, detect)

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from ...checks import link_problems
 from ..facts import MAX_LINEAGE, TokenHop
-from ..findings import Finding, Options, PathStep, Rule, Severity
+from ..findings import Finding, Options, PathStep, Severity
 from ..model import DelegationGraph
+from ._meta import rule
 from ._util import WITNESS_STEPS, evidence, listed, locations, short
 
 TITLE = "Broken lineage: a token's claimed ancestry does not hold together"
@@ -180,19 +181,4 @@ def _duplicate(graph: DelegationGraph, jti: str, ids: list[str]) -> Finding:
     )
 
 
-RULE = Rule(
-    id="DLG005",
-    name="broken-lineage",
-    summary=TITLE,
-    help=(
-        "A token's ancestry does not hold together: it names a parent no input holds, its "
-        "issuer is not its parent's subject, its `act` claim does not mirror the chain, its "
-        "signature is not by the key its parent bound, parents loop, a jti is reused, or a "
-        "claimed lineage runs past the analysis limit. A verifier refuses such chains "
-        "(`broken_link`, `bad_signature`, `act_mismatch`); in a graph they point to forged "
-        "tokens or tampered records. Revoke the tokens involved and find who produced them."
-    ),
-    severity="critical",
-    tags=("security", "OWASP-ASI04", "OWASP-ASI07", "MAESTRO-L6", "MAESTRO-L7", "OWASP-NHI4"),
-    detect=detect,
-)
+RULE = rule("DLG005", TITLE, detect)

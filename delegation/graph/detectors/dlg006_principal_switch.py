@@ -29,8 +29,9 @@ from typing import NamedTuple
 from ...checks import task_problems
 from ...errors import PrincipalMismatch, TaskMismatch
 from ..facts import TokenHop
-from ..findings import Finding, Location, Options, Rule
+from ..findings import Finding, Location, Options
 from ..model import DelegationGraph
+from ._meta import rule
 from ._util import evidence, listed, locations, short
 
 TITLE = "Principal switch: authority re-pointed at another task or principal"
@@ -153,26 +154,4 @@ def _shared_key(graph: DelegationGraph, kid: str, acts: list[_Act], window: int)
     )
 
 
-RULE = Rule(
-    id="DLG006",
-    name="principal-switch",
-    summary=TITLE,
-    help=(
-        "A hop changes the task or the principal (`obo`) of its chain, which a verifier "
-        "refuses (`task_mismatch`, `principal_mismatch`); or one agent key serves several "
-        "principals within a short window, so a compromise or confusion of that one agent "
-        "crosses users. Keep a chain's task and principal fixed, and give an agent a key "
-        "per principal or session (`options.principal_window` sets the window)."
-    ),
-    severity="high",
-    tags=(
-        "security",
-        "OWASP-ASI01",
-        "OWASP-ASI03",
-        "MAESTRO-L3",
-        "MAESTRO-L7",
-        "OWASP-NHI8",
-        "OWASP-NHI9",
-    ),
-    detect=detect,
-)
+RULE = rule("DLG006", TITLE, detect)

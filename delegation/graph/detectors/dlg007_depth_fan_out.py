@@ -19,8 +19,9 @@ root).
 from __future__ import annotations
 
 from ..facts import TokenHop
-from ..findings import Finding, Options, Rule, Severity
+from ..findings import Finding, Options, Severity
 from ..model import DelegationGraph
+from ._meta import rule
 from ._util import LIMIT, bounded_values, evidence, hop_step, listed, locations
 
 TITLE = "Depth or fan-out: a chain runs too deep, or an agent delegates too widely"
@@ -140,21 +141,6 @@ def _fan_out(graph: DelegationGraph, options: Options) -> list[Finding]:
     return out
 
 
-RULE = Rule(
-    id="DLG007",
-    name="depth-fan-out",
-    summary=TITLE,
-    help=(
-        "A delegation chain runs deeper than `max_depth` hops from its root (reported at "
-        "the first hop beyond it; high when the chain reaches twice the limit), or an "
-        "agent delegates to more than `max_fan_out` distinct agents within one task. "
-        "Long chains and wide fans are hard to review and let one compromise cascade. "
-        "Mint root grants with a smaller `dpth`, split the work into tasks, or raise the "
-        "thresholds in `--config` where the shape is intended."
-    ),
-    severity="medium",
-    tags=("security", "OWASP-ASI08", "OWASP-ASI03", "MAESTRO-L7", "MAESTRO-L3", "OWASP-NHI5"),
-    detect=detect,
-)
+RULE = rule("DLG007", TITLE, detect)
 
 __all__ = ["RULE", "TITLE", "detect"]

@@ -23,8 +23,9 @@ from collections.abc import Iterable
 import networkx as nx
 
 from ..facts import TokenHop
-from ..findings import Finding, Options, PathStep, Rule, Severity
+from ..findings import Finding, Options, PathStep, Severity
 from ..model import DelegationGraph
+from ._meta import rule
 from ._util import LIMIT, listed, locations, set_key
 
 __all__ = ["RULE", "TITLE", "detect"]
@@ -147,19 +148,4 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     return out
 
 
-RULE = Rule(
-    id="DLG008",
-    name="delegation-cycle",
-    summary=TITLE,
-    help=(
-        "Agents delegate to each other in a loop (a strongly connected component of the "
-        "agent-level delegation graph, or an agent delegating to itself). High when the "
-        "loop closes inside one task, medium when it only closes across tasks. Loops let "
-        "authority circulate and come back refreshed, hide who originated a request, and "
-        "feed cascading failures. Break the loop: delegation should flow from planners "
-        "towards tools, not back."
-    ),
-    severity="high",
-    tags=("security", "OWASP-ASI08", "OWASP-ASI07", "MAESTRO-L7", "OWASP-NHI5"),
-    detect=detect,
-)
+RULE = rule("DLG008", TITLE, detect)

@@ -28,8 +28,9 @@ from collections import defaultdict
 
 from ...checks import time_problems
 from ..facts import Invocation, Revocation, TokenHop
-from ..findings import Finding, Location, Options, PathStep, Rule
+from ..findings import Finding, Location, Options, PathStep
 from ..model import DelegationGraph
+from ._meta import rule
 from ._util import evidence, locations, short
 
 TITLE = "Lifetime extension: authority outliving its grant, its revocation or its task"
@@ -220,28 +221,4 @@ def _use_finding(
     )
 
 
-RULE = Rule(
-    id="DLG009",
-    name="lifetime-extension",
-    summary=TITLE,
-    help=(
-        "A token lives longer than its parent or the configured maximum "
-        "(`options.max_lifetime`), was issued after its task closed, or a chain was used "
-        "after a revocation of one of its tokens, its task or a key, or after its task "
-        "closed or passed its deadline. A verifier refuses the first (`lifetime_exceeded`); "
-        "an allowed use past a revocation means a verifier that does not share the "
-        "revocation store. Share one store (`sqlite:///` or `redis://`) across verifiers and "
-        "keep lifetimes short."
-    ),
-    severity="critical",
-    tags=(
-        "security",
-        "OWASP-ASI03",
-        "OWASP-ASI10",
-        "MAESTRO-L4",
-        "MAESTRO-L6",
-        "OWASP-NHI1",
-        "OWASP-NHI7",
-    ),
-    detect=detect,
-)
+RULE = rule("DLG009", TITLE, detect)

@@ -24,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..facts import TokenHop
-from ..findings import Finding, Options, Rule, Severity
+from ..findings import Finding, Options, Severity
 from ..model import DelegationGraph
+from ._meta import rule
 from ._util import bounded, granted, group_evidence, group_locations, grouped, listed
 
 __all__ = ["RULE", "TITLE", "detect"]
@@ -101,26 +102,4 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     return out
 
 
-RULE = Rule(
-    id="DLG010",
-    name="bearer-or-broad",
-    summary=TITLE,
-    help=(
-        "A delegation token is not bound to its receiver's key (no usable `cnf`, or bound "
-        "to the issuer's own signing key, so the issuer keeps control), or it grants every "
-        "tool (`**`, high) or the whole resource space (`**`, medium) while it may still be "
-        "delegated further (`dpth` > 0). Bind every hop to the receiver's registered key; "
-        "grant narrow tool and resource patterns, and mint broad ones with `depth=0`."
-    ),
-    severity="high",
-    tags=(
-        "security",
-        "OWASP-ASI03",
-        "OWASP-ASI07",
-        "MAESTRO-L7",
-        "MAESTRO-L6",
-        "OWASP-NHI4",
-        "OWASP-NHI5",
-    ),
-    detect=detect,
-)
+RULE = rule("DLG010", TITLE, detect)

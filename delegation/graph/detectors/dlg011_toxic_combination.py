@@ -25,8 +25,9 @@ from collections import defaultdict
 from typing import Any
 
 from ..facts import TokenHop
-from ..findings import Finding, Options, PathStep, Rule
+from ..findings import Finding, Options, PathStep
 from ..model import DelegationGraph
+from ._meta import rule
 from ._reach import Reach
 from ._util import LIMIT, evidence, listed, locations
 
@@ -170,28 +171,4 @@ def _together(
     )
 
 
-RULE = Rule(
-    id="DLG011",
-    name="toxic-combination",
-    summary=TITLE,
-    help=(
-        "The agents of one task together hold capabilities reaching tools whose registry "
-        "labels form a configured toxic set (default `untrusted_input` + `sensitive_read` + "
-        "`egress`: untrusted content, private data and a way out), though no single agent "
-        "does; or one agent holds the whole set (critical). Agents of a task pass messages, "
-        "so the set is one exfiltration path. Split the task, drop one of the capabilities "
-        "(for example the egress tool) from the chains, or require a human approval on it. "
-        "Toxic sets are configured with `toxic_sets` in `--config`."
-    ),
-    severity="high",
-    tags=(
-        "security",
-        "OWASP-ASI01",
-        "OWASP-ASI02",
-        "OWASP-ASI08",
-        "MAESTRO-L3",
-        "MAESTRO-L7",
-        "OWASP-NHI5",
-    ),
-    detect=detect,
-)
+RULE = rule("DLG011", TITLE, detect)

@@ -31,8 +31,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ..facts import TokenHop
-from ..findings import Finding, Options, PathStep, Rule, Severity
+from ..findings import Finding, Options, PathStep, Severity
 from ..model import DelegationGraph
+from ._meta import rule
 from ._reach import Reach
 from ._util import LIMIT, WITNESS_STEPS, listed, locations
 
@@ -215,19 +216,4 @@ def _tool_findings(
     return out
 
 
-RULE = Rule(
-    id="DLG012",
-    name="blast-radius",
-    summary=TITLE,
-    help=(
-        "A ranking, not an alarm: for each agent, the tools its capabilities reach, which are "
-        "sensitive, which it may still re-delegate and how many agents received authority "
-        "from it; for each sensitive tool, how many agents reach it. Low for an agent that "
-        "may re-delegate a sensitive tool, medium for a sensitive tool more agents reach "
-        "than `max_reach` (default 10). Start hardening at rank 1: narrow its grants, set "
-        "`dpth` 0 where nothing needs to be handed on."
-    ),
-    severity="info",
-    tags=("security", "OWASP-ASI03", "OWASP-ASI08", "MAESTRO-L5", "MAESTRO-L7", "OWASP-NHI5"),
-    detect=detect,
-)
+RULE = rule("DLG012", TITLE, detect)

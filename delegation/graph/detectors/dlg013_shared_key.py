@@ -18,8 +18,9 @@ Leakage) and NHI8 (Environment Isolation: keys shared across trust domains).
 from __future__ import annotations
 
 from ..facts import TokenHop, trust_domain
-from ..findings import Finding, Options, Rule
+from ..findings import Finding, Options
 from ..model import DelegationGraph
+from ._meta import rule
 from ._util import LIMIT, bounded_values, hop_step, listed, locations
 
 __all__ = ["RULE", "TITLE", "detect"]
@@ -132,26 +133,4 @@ def _foreign_keys(
     return out
 
 
-RULE = Rule(
-    id="DLG013",
-    name="shared-key",
-    summary=TITLE,
-    help=(
-        "One key is bound (by a token's `cnf`, or as a root's signing key) to several agent "
-        "ids (high), or an agent is bound to keys registered to agents in other trust "
-        "domains, or to several keys some of which the registry does not give it (medium). "
-        "A shared key erases the difference between identities: revoke the key "
-        "(`delegation revoke --key KID`) and give each workload its own."
-    ),
-    severity="high",
-    tags=(
-        "security",
-        "OWASP-ASI03",
-        "MAESTRO-L6",
-        "MAESTRO-L4",
-        "OWASP-NHI9",
-        "OWASP-NHI2",
-        "OWASP-NHI8",
-    ),
-    detect=detect,
-)
+RULE = rule("DLG013", TITLE, detect)

@@ -25,8 +25,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..facts import TokenHop, trust_domain
-from ..findings import Finding, Options, Rule, Severity
+from ..findings import Finding, Options, Severity
 from ..model import DelegationGraph
+from ._meta import rule
 from ._util import bounded, granted, group_evidence, group_locations, grouped, listed
 
 __all__ = ["RULE", "TITLE", "detect"]
@@ -108,26 +109,4 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     return out
 
 
-RULE = Rule(
-    id="DLG014",
-    name="trust-boundary",
-    summary=TITLE,
-    help=(
-        "A delegation hop crosses SPIFFE trust domains, or registry `tenant` / `env` "
-        "boundaries, and the crossing is not listed in `allowed_crossings`. Medium; high "
-        "when the receiver may delegate further, taking the authority deeper into the other "
-        "side. Allow intended federation explicitly in `--config` (`allowed_crossings: "
-        "[[from, to]]`), otherwise keep delegation inside one domain."
-    ),
-    severity="medium",
-    tags=(
-        "security",
-        "OWASP-ASI07",
-        "OWASP-ASI03",
-        "MAESTRO-L7",
-        "MAESTRO-L4",
-        "OWASP-NHI8",
-        "OWASP-NHI3",
-    ),
-    detect=detect,
-)
+RULE = rule("DLG014", TITLE, detect)

@@ -26,8 +26,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from ..facts import MAX_LINEAGE, TokenHop
-from ..findings import Finding, Options, Rule, Severity
+from ..findings import Finding, Options, Severity
 from ..model import DelegationGraph
+from ._meta import rule
 from ._reach import Reach
 from ._util import (
     bounded,
@@ -151,20 +152,4 @@ def _uses(graph: DelegationGraph) -> dict[str, set[tuple[str, str]]]:
     return used
 
 
-RULE = Rule(
-    id="DLG015",
-    name="unused-grant",
-    summary=TITLE,
-    help=(
-        "A capability was delegated, but no allowed call in the observed window used it, "
-        "neither by the agent holding it nor by any agent it delegated to. Standing "
-        "privilege nobody exercises only widens what a compromised agent can do: grant "
-        "narrower capabilities (a tighter tool or resource pattern) or drop it from the "
-        "chain. One finding per receiving agent, listing its unused capabilities and the "
-        "tokens that granted them. Low by default; info when every such token was "
-        "delegated further. Needs audit logs with decisions: chains alone yield no finding."
-    ),
-    severity="low",
-    tags=("security", "OWASP-ASI03", "MAESTRO-L5", "MAESTRO-L6", "OWASP-NHI5"),
-    detect=detect,
-)
+RULE = rule("DLG015", TITLE, detect)

@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..facts import Invocation
-from ..findings import Finding, Location, Options, PathStep, Rule, Severity
+from ..findings import Finding, Location, Options, PathStep, Severity
 from ..model import DelegationGraph
+from ._meta import rule
 from ._util import LIMIT, bounded, evidence, listed, locations, short
 
 __all__ = ["RULE", "TITLE", "detect"]
@@ -198,27 +199,4 @@ def _reaccepted(graph: DelegationGraph) -> list[Finding]:
     return out
 
 
-RULE = Rule(
-    id="DLG016",
-    name="replay",
-    summary=TITLE,
-    help=(
-        "A proof of possession (issuer, `jti`) appears in more than one decision or was "
-        "refused as `proof_replayed`; a delegation was presented for acceptance again "
-        "(`already_accepted`); a proof was presented by someone other than the chain's "
-        "holder (`holder_mismatch`); or one leaf token was used with proofs from several "
-        "issuers (critical: its key is in more than one hand). Find who sent the repeat, "
-        "revoke the leaf's key (`delegation revoke --key KID`) when it has leaked."
-    ),
-    severity="high",
-    tags=(
-        "security",
-        "OWASP-ASI07",
-        "OWASP-ASI03",
-        "MAESTRO-L7",
-        "MAESTRO-L6",
-        "OWASP-NHI2",
-        "OWASP-NHI4",
-    ),
-    detect=detect,
-)
+RULE = rule("DLG016", TITLE, detect)

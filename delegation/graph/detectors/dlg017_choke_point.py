@@ -33,8 +33,9 @@ from typing import Any
 import networkx as nx
 
 from ..facts import TokenHop
-from ..findings import Finding, Options, PathStep, Rule
+from ..findings import Finding, Options, PathStep
 from ..model import DelegationGraph
+from ._meta import rule
 from ._reach import Reach
 from ._util import LIMIT, listed
 
@@ -171,28 +172,4 @@ def _finding(
     )
 
 
-RULE = Rule(
-    id="DLG017",
-    name="choke-point",
-    summary=TITLE,
-    help=(
-        "Every delegation path from the trusted roots to a sensitive tool (a tool whose "
-        "registry labels are in `sensitive_labels`, or matching `sensitive_tools`) passes "
-        "through this agent: it dominates every other holder of the tool in the delegation "
-        "graph. A compromise of it exposes the tool everywhere below it; it is also the "
-        "natural place to enforce policy, audit and rate-limit. Informational, medium when "
-        "the registry does not vouch for the agent or its key: register it (with a baseline) "
-        "or route the delegation through a registered gateway."
-    ),
-    severity="info",
-    tags=(
-        "security",
-        "OWASP-ASI08",
-        "OWASP-ASI10",
-        "MAESTRO-L4",
-        "MAESTRO-L7",
-        "OWASP-NHI3",
-        "OWASP-NHI5",
-    ),
-    detect=detect,
-)
+RULE = rule("DLG017", TITLE, detect)

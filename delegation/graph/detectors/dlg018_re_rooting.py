@@ -23,8 +23,9 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from ..facts import TokenHop
-from ..findings import Finding, Options, PathStep, Rule, Severity
+from ..findings import Finding, Options, PathStep, Severity
 from ..model import DelegationGraph
+from ._meta import rule
 from ._util import evidence, locations, short
 
 __all__ = ["RULE", "TITLE", "detect"]
@@ -95,26 +96,4 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     return out
 
 
-RULE = Rule(
-    id="DLG018",
-    name="re-rooting",
-    summary=TITLE,
-    help=(
-        "An agent that already holds a delegated (attenuated) chain in a task receives a "
-        "fresh root grant in the same task. High; critical when the new root allows more "
-        "depth or a later expiry than the chains it held (depth or TTL laundering). Within "
-        "a task, authority should only flow down the chain; have the orchestrator refuse "
-        "to mint to agents that already hold a delegation in the task."
-    ),
-    severity="high",
-    tags=(
-        "security",
-        "OWASP-ASI03",
-        "OWASP-ASI10",
-        "MAESTRO-L7",
-        "MAESTRO-L3",
-        "OWASP-NHI5",
-        "OWASP-NHI7",
-    ),
-    detect=detect,
-)
+RULE = rule("DLG018", TITLE, detect)

@@ -10,20 +10,9 @@ from __future__ import annotations
 import pytest
 from forging import forge
 from support import ORG, REQ, World
-from verify_support import with_hop
+from verify_support import DownAudit, with_hop
 
 from delegation import Chain, ChainGrantsOnly, DelegationError, MemoryAudit, StoreUnavailable
-from delegation.audit import AuditEvent
-
-
-class DownAudit:
-    """An audit sink whose backend fails."""
-
-    def __init__(self, exc: Exception) -> None:
-        self.exc = exc
-
-    def append(self, event: AuditEvent) -> None:
-        raise self.exc
 
 
 def test_audit_unavailable_turns_allow_into_store_unavailable(world: World) -> None:

@@ -9,20 +9,10 @@ from __future__ import annotations
 
 import pytest
 from support import ORG, REQ, World
+from verify_support import DownAudit
 
 from delegation import DelegationError, StoreUnavailable
-from delegation.audit import AuditEvent
 from delegation.stores.memory import MemoryStore
-
-
-class DownAudit:
-    """An audit sink whose backend fails."""
-
-    def __init__(self, exc: Exception) -> None:
-        self.exc = exc
-
-    def append(self, event: AuditEvent) -> None:
-        raise self.exc
 
 
 def test_a_denial_is_audited_with_its_message_and_hop(world: World) -> None:

@@ -6,9 +6,11 @@ The step 1 and 2 tests pin codes and hops; a mutation run of ``verify.py``
 
 from __future__ import annotations
 
-from forging import forge
-from support import REQ, World
-from verify_support import rejected, with_hop
+from typing import Any
+
+import pytest
+from support import ORG, REQ, World
+from verify_support import rejected, rejected_forgery, with_hop
 
 from delegation import Limits
 
@@ -24,31 +26,30 @@ def test_an_unreadable_token_is_named_by_its_hop(world: World) -> None:
     )
 
 
-def test_a_token_whose_audience_is_not_its_subject_is_malformed(world: World) -> None:
-    """Fault: the aud/sub refusal loses its message."""
+@pytest.mark.parametrize(
+    ("claims", "claim", "message"),
+    [
+        pytest.param(
+            {"aud": f"{ORG}/agent/not-the-receiver"},
+            "aud",
+            "token 1: aud must name the hop's receiver (sub)",
+            id="aud-not-sub",
+        ),
+        pytest.param(
+            {"cnf": {"jwk": {"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}}},
+            "cnf",
+            "token 1: cnf.jwk: JWK member 'x' must be 32 bytes, not 3",
+            id="bad-bound-key",
+        ),
+    ],
+)
+def test_a_malformed_hop_is_refused_with_the_reason(
+    world: World, claims: dict[str, Any], claim: str, message: str
+) -> None:
+    """Fault: the aud/sub or the cnf.jwk refusal loses its message."""
     chain = world.chain(2)
-    forged = forge(chain.tokens[1], signer=world.agents[0], claims={"aud": world.agents[2].agent})
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
-    assert (err.code, err.hop, err.claim, err.message) == (
-        "malformed",
-        1,
-        "aud",
-        "token 1: aud must name the hop's receiver (sub)",
-    )
-
-
-def test_a_bad_bound_key_is_malformed_with_the_reason(world: World) -> None:
-    """Fault: the cnf.jwk refusal loses its message."""
-    chain = world.chain(2)
-    bad_jwk = {"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}
-    forged = forge(chain.tokens[1], signer=world.agents[0], claims={"cnf": {"jwk": bad_jwk}})
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
-    assert (err.code, err.hop, err.claim, err.message) == (
-        "malformed",
-        1,
-        "cnf",
-        "token 1: cnf.jwk: JWK member 'x' must be 32 bytes, not 3",
-    )
+    err = rejected_forgery(world, chain, 1, signer=world.agents[0], claims=claims)
+    assert (err.code, err.hop, err.claim, err.message) == ("malformed", 1, claim, message)
 
 
 def test_too_many_capabilities_are_counted_in_the_message(world: World) -> None:

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed448
 from forging import DROP, decode, forge, jbytes, payload_bytes, token_id
 from support import NARROW, ORG, REQ, T0, World
-from verify_support import ed448_jwk, extend, rejected, with_hop
+from verify_support import ed448_jwk, extend, rejected, rejected_forgery, with_hop
 
 from delegation import AgentKey, Chain, DelegationError, Limits, PublicKey, Registry
 
@@ -115,8 +115,7 @@ def test_duplicate_json_member_in_payload_is_malformed(world: World) -> None:
     """A validly signed payload that repeats ``sub`` (parser differential) is malformed."""
     chain = world.chain(2)
     raw = payload_bytes(chain.tokens[1])[:-1] + b',"sub":"' + world.agents[5].agent.encode() + b'"}'
-    forged = forge(chain.tokens[1], signer=world.agents[0], raw_payload=raw)
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
+    err = rejected_forgery(world, chain, 1, signer=world.agents[0], raw_payload=raw)
     assert (err.code, err.hop) == ("malformed", 1)
 
 
@@ -199,8 +198,7 @@ def test_payload_that_is_not_an_object_is_malformed(world: World) -> None:
 def test_missing_required_claim_is_malformed(world: World, claim: str) -> None:
     """Every required claim is required by the model: dropping one is malformed."""
     chain = world.chain(2)
-    forged = forge(chain.tokens[1], signer=world.agents[0], claims={claim: DROP})
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
+    err = rejected_forgery(world, chain, 1, signer=world.agents[0], claims={claim: DROP})
     assert (err.code, err.hop, err.claim) == ("malformed", 1, claim)
 
 
@@ -225,24 +223,25 @@ def test_missing_required_claim_is_malformed(world: World, claim: str) -> None:
 def test_mistyped_claim_is_malformed(world: World, claims: dict[str, object], claim: str) -> None:
     """Claims are strictly typed and closed: a wrong type or unknown claim is malformed."""
     chain = world.chain(2)
-    forged = forge(chain.tokens[1], signer=world.agents[0], claims=claims)
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
+    err = rejected_forgery(world, chain, 1, signer=world.agents[0], claims=claims)
     assert (err.code, err.hop, err.claim) == ("malformed", 1, claim)
 
 
 def test_aud_as_a_list_is_malformed(world: World) -> None:
     """``aud`` must be one string, not a list (even a list holding the right agent)."""
     chain = world.chain(2)
-    forged = forge(chain.tokens[1], signer=world.agents[0], claims={"aud": [world.agents[1].agent]})
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
+    err = rejected_forgery(
+        world, chain, 1, signer=world.agents[0], claims={"aud": [world.agents[1].agent]}
+    )
     assert (err.code, err.hop, err.claim) == ("malformed", 1, "aud")
 
 
 def test_aud_other_than_sub_is_malformed(world: World) -> None:
     """A hop whose ``aud`` is not its ``sub`` is malformed."""
     chain = world.chain(2)
-    forged = forge(chain.tokens[1], signer=world.agents[0], claims={"aud": world.agents[3].agent})
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
+    err = rejected_forgery(
+        world, chain, 1, signer=world.agents[0], claims={"aud": world.agents[3].agent}
+    )
     assert (err.code, err.hop, err.claim) == ("malformed", 1, "aud")
 
 
@@ -252,8 +251,7 @@ def test_homoglyph_agent_id_is_malformed(world: World, claim: str) -> None:
     chain = world.chain(2)
     spoof = f"{ORG}/\u0430gent/a1"
     updates: dict[str, object] = {claim: spoof, "aud": spoof} if claim == "sub" else {claim: spoof}
-    forged = forge(chain.tokens[1], signer=world.agents[0], claims=updates)
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
+    err = rejected_forgery(world, chain, 1, signer=world.agents[0], claims=updates)
     assert (err.code, err.hop, err.claim) == ("malformed", 1, claim)
 
 
@@ -272,8 +270,9 @@ def test_homoglyph_agent_id_is_malformed(world: World, claim: str) -> None:
 def test_lookalike_subject_is_malformed(world: World, spoof: str) -> None:
     """Subjects with invisible, non-ASCII or trailing characters are malformed, not matched."""
     chain = world.chain(2)
-    forged = forge(chain.tokens[1], signer=world.agents[0], claims={"sub": spoof, "aud": spoof})
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
+    err = rejected_forgery(
+        world, chain, 1, signer=world.agents[0], claims={"sub": spoof, "aud": spoof}
+    )
     assert (err.code, err.hop, err.claim) == ("malformed", 1, "sub")
 
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
 from forging import DROP, b64d, b64e, forge, jbytes
 from support import ORG, REQ, World
-from verify_support import ed448_jwk, rejected, with_hop
+from verify_support import ed448_jwk, rejected, rejected_forgery, with_hop
 
 from delegation import AgentKey, Chain, parse_unverified
 
@@ -53,12 +53,13 @@ def test_hmac_signed_with_public_key_is_refused(world: World, secret_form: int) 
     """HS256 keyed with the issuer's public key (the classic confusion) is alg_not_allowed."""
     chain = world.chain(2)
     secret = _hs256_secrets(world.agents[0])[secret_form]
-    forged = forge(
-        chain.tokens[1],
+    err = rejected_forgery(
+        world,
+        chain,
+        1,
         header={"alg": "HS256"},
         signer=lambda data: hmac.new(secret, data, hashlib.sha256).digest(),
     )
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
     assert (err.code, err.hop) == ("alg_not_allowed", 1)
     root_secret = _hs256_secrets(world.orch)[secret_form]
     forged_root = forge(
@@ -132,8 +133,7 @@ def test_ed448_signature_claiming_eddsa_is_refused(world: World) -> None:
     root_own_kid = forge(chain.tokens[0], signer=priv.sign, header={"kid": ed448_kid})
     err = rejected(world, Chain([root_own_kid]), world.prove(world.chain(1)))
     assert (err.code, err.hop) == ("untrusted_root", 0)
-    hop_same_kid = forge(chain.tokens[1], signer=priv.sign)
-    err = rejected(world, with_hop(chain, 1, hop_same_kid), world.prove(chain))
+    err = rejected_forgery(world, chain, 1, signer=priv.sign)
     assert (err.code, err.hop) == ("bad_signature", 1)
 
 
@@ -177,8 +177,7 @@ def test_key_carrying_header_in_proof_is_refused(world: World) -> None:
 def test_crit_header_is_refused(world: World, crit: list[str]) -> None:
     """Any ``crit`` header, even empty, is bad_header."""
     chain = world.chain(2)
-    forged = forge(chain.tokens[1], signer=world.agents[0], header={"crit": crit})
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
+    err = rejected_forgery(world, chain, 1, signer=world.agents[0], header={"crit": crit})
     assert (err.code, err.hop, err.claim) == ("bad_header", 1, "crit")
 
 
@@ -186,8 +185,7 @@ def test_crit_header_is_refused(world: World, crit: list[str]) -> None:
 def test_missing_or_non_string_kid_is_refused(world: World, kid: object) -> None:
     """A header without a string ``kid`` is bad_header."""
     chain = world.chain(2)
-    forged = forge(chain.tokens[1], signer=world.agents[0], header={"kid": kid})
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
+    err = rejected_forgery(world, chain, 1, signer=world.agents[0], header={"kid": kid})
     assert (err.code, err.hop, err.claim) == ("bad_header", 1, "kid")
 
 
@@ -197,8 +195,7 @@ def test_missing_or_non_string_kid_is_refused(world: World, kid: object) -> None
 def test_wrong_token_typ_is_refused(world: World, typ: object) -> None:
     """A validly signed hop whose ``typ`` is not ``deleg+jwt`` is wrong_token_type."""
     chain = world.chain(2)
-    forged = forge(chain.tokens[1], signer=world.agents[0], header={"typ": typ})
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
+    err = rejected_forgery(world, chain, 1, signer=world.agents[0], header={"typ": typ})
     assert (err.code, err.hop) == ("wrong_token_type", 1)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from forging import DROP, decode, forge
 from support import CAP, REQ, T0, World
-from verify_support import extend, rejected, with_hop
+from verify_support import extend, rejected, rejected_forgery
 
 from delegation import Chain, DelegationError
 
@@ -19,8 +19,7 @@ def test_child_outliving_parent_is_refused(world: World) -> None:
     """A hop whose ``exp`` is after its parent's is lifetime_exceeded."""
     chain = world.chain(2)
     parent_exp = decode(chain.tokens[0])[1]["exp"]
-    forged = forge(chain.tokens[1], signer=world.agents[0], claims={"exp": parent_exp + 1})
-    err = rejected(world, with_hop(chain, 1, forged), world.prove(chain))
+    err = rejected_forgery(world, chain, 1, signer=world.agents[0], claims={"exp": parent_exp + 1})
     assert (err.code, err.hop, err.claim) == ("lifetime_exceeded", 1, "exp")
     with pytest.raises(DelegationError) as ei:
         extend(world, Chain(chain.tokens[:1]), world.agents[1], ttl=601)
