@@ -20,6 +20,7 @@ import argparse
 import functools
 import gc
 import importlib
+import json
 import multiprocessing
 import os
 import random
@@ -27,6 +28,7 @@ import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_peers
+import bench_startup
 from _common import (
     REQ,
     RawCall,
@@ -82,6 +85,12 @@ COLD_VS_BISCUIT = 1.15  # cold N=4 (5 signatures), workers=2 <= 1.15 x biscuit
 SIGN_VS_RAW = 1.3  # mint of a root, proof creation <= 1.3 x raw sign
 DELEGATE_VS_RAW = 1.6  # delegate (a chain it has not seen) <= 1.6 x raw sign
 WORKERS_HOPS = (4, 5)  # cold rows also timed with Verifier(workers=2)
+IMPORT_MS = 150.0  # `import delegation`, a fresh interpreter, wall time
+HELP_MS = 250.0  # `delegation --help`, idem
+STARTUP_RUNS = 9  # timed runs of each start-up command (after one warm-up run)
+AUDIT_FLUSH = 1.15  # audit durability "flush" <= 1.15 x a verification without audit
+AUDIT_GROUP = 1.6  # durability "group": 2 threads >= 1.6 x the throughput of 1
+AUDIT_SIGNED = 1.10  # signed audit records add <= 10 %
 ISSUE2_RATIO = 1.5  # issue 2 (bench_verify.py): cold N=5 <= 1.5 x 6 raw cryptography
 X = "\N{MULTIPLICATION SIGN}"  # for the report's text
 
@@ -600,38 +609,44 @@ def measure_throughput(
 # ---------------------------------------------------------------------- governance
 
 
-def governance_section(quick: bool, timeout: int) -> list[str]:
-    """bench_governance.py's table: its ``markdown(quick=...)`` if it has one (same
-    process), else its stdout when run as a script; a placeholder when it is absent."""
+@dataclass
+class Governance:
+    """bench_governance.py's report (Markdown lines) and its audit figures (None: not run)."""
+
+    lines: list[str]
+    figures: dict[str, dict[str, float]] | None = None
+
+
+def governance_section(quick: bool, timeout: int) -> Governance:
+    """Run bench_governance.py as a script: its stdout (tables) and its ``--json`` figures
+    for the audit targets; a placeholder when it is absent or fails."""
     if not GOVERNANCE.exists():
-        return [
-            "_Not measured in this run: `benchmarks/bench_governance.py` does not exist yet. "
-            "When it does, bench_all.py runs it and puts its table here._"
-        ]
+        return Governance(
+            ["_Not measured in this run: `benchmarks/bench_governance.py` is absent._"]
+        )
     started = time.perf_counter()
-    try:
-        module = importlib.import_module("bench_governance")
-        markdown = getattr(module, "markdown", None)
-        if callable(markdown):
-            text = str(markdown(quick=quick))
-            note = "in this process"
-        else:
-            cmd = [sys.executable, str(GOVERNANCE), *(["--quick"] if quick else [])]
+    with tempfile.TemporaryDirectory(prefix="bench-all-") as tmp:
+        figures_file = Path(tmp) / "governance.json"
+        cmd = [sys.executable, str(GOVERNANCE), "--json", str(figures_file)]
+        try:
             done = subprocess.run(  # our own script, with our interpreter
-                cmd, capture_output=True, text=True, timeout=timeout, check=False
+                [*cmd, *(["--quick"] if quick else [])],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
             )
-            text = done.stdout
-            note = f"run as a script, exit code {done.returncode}"
-            if done.returncode != 0:
-                text += f"\n\n```\n{done.stderr.strip()[-2000:]}\n```"
-    except subprocess.TimeoutExpired:
-        return [f"_bench_governance.py did not finish within {timeout} s: no table._"]
-    except Exception as exc:  # report it; the other results stand
-        return [f"_bench_governance.py failed: {type(exc).__name__}: {exc}_"]
+        except subprocess.TimeoutExpired:
+            return Governance([f"_bench_governance.py did not finish within {timeout} s._"])
+        figures = json.loads(figures_file.read_text()) if figures_file.exists() else None
+    text = done.stdout
+    if done.returncode != 0:
+        text += f"\n\n```\n{done.stderr.strip()[-2000:]}\n```"
     took = time.perf_counter() - started
+    note = f"run as a script, exit code {done.returncode}, {took:.1f} s"
     # its headings go under ours ("## Governance"): demote them by two levels
     lines = ["##" + line if line.startswith("#") else line for line in text.strip().splitlines()]
-    return [f"_From `benchmarks/bench_governance.py` ({note}, {took:.1f} s)._", "", *lines]
+    return Governance([f"_From `benchmarks/bench_governance.py` ({note})._", "", *lines], figures)
 
 
 def graph_section(quick: bool) -> list[str]:
@@ -656,25 +671,80 @@ def graph_section(quick: bool) -> list[str]:
 @dataclass
 class Target:
     name: str
-    measured: float
+    measured: float | None  # None: not measured in this run (a script that failed)
     limit: float | None  # None: its baseline was not measured (a peer not installed)
     detail: str
     strict: bool = False  # "<" (faster than) rather than "<="
+    unit: str = "µs"
+    at_least: bool = False  # ">=" (a throughput): the measured figure must reach the limit
 
     @property
     def ok(self) -> bool | None:
-        if self.limit is None:
+        if self.limit is None or self.measured is None:
             return None
+        if self.at_least:
+            return self.measured >= self.limit
         return self.measured < self.limit if self.strict else self.measured <= self.limit
 
     def line(self, i: int) -> str:
+        if self.measured is None:
+            return f"| {i} | {self.name} | — | — | — | n/a | {self.detail} |"
+        measured = f"{self.measured:,.1f} {self.unit}"
         if self.limit is None:
-            return f"| {i} | {self.name} | {self.measured:.1f} | — | — | n/a | {self.detail} |"
+            return f"| {i} | {self.name} | {measured} | — | — | n/a | {self.detail} |"
         verdict = "**PASS**" if self.ok else "**FAIL**"
         return (
-            f"| {i} | {self.name} | {self.measured:.1f} | {self.limit:.1f} "
+            f"| {i} | {self.name} | {measured} | {self.limit:,.1f} {self.unit} "
             f"| {self.measured / self.limit:.2f} | {verdict} | {self.detail} |"
         )
+
+
+def startup_targets(ms: dict[str, list[float]]) -> list[Target]:
+    """``import delegation`` and ``delegation --help``: wall time of a fresh process."""
+    python = statistics.median(ms["python -c pass"])
+    runs = len(ms["python -c pass"])
+    return [
+        Target(
+            f"`{name}` ≤ {limit:.0f} ms (a fresh process, wall time)",
+            statistics.median(ms[name]),
+            limit,
+            f"median of {runs} runs after a warm-up; `python -c pass`: {python:.1f} ms",
+            unit="ms",
+        )
+        for name, limit in (("import delegation", IMPORT_MS), ("delegation --help", HELP_MS))
+    ]
+
+
+def audit_targets(figures: dict[str, dict[str, float]] | None) -> list[Target]:
+    """The audit log's targets, from bench_governance.py's figures of this run."""
+    absent = "bench_governance.py gave no figures in this run (see Governance)"
+    if figures is None:
+        names = ("Audit `flush`", "Audit `group`, 2 threads", "Signed audit records")
+        return [Target(name, None, None, absent) for name in names]
+    flush, group, signed = figures["flush"], figures["group"], figures["signed"]
+    return [
+        Target(
+            f"Audit `flush` ≤ {AUDIT_FLUSH} {X} a verification without audit (cold N=5)",
+            flush["measured_us"],
+            AUDIT_FLUSH * flush["bare_us"],
+            f"{fmt(flush['bare_us'])} µs {X} {AUDIT_FLUSH} (bench_governance.py)",
+        ),
+        Target(
+            f"Audit `group`: 2 threads ≥ {AUDIT_GROUP} {X} the throughput of 1",
+            group["threads_2_per_s"],
+            AUDIT_GROUP * group["threads_1_per_s"],
+            f"1 thread {group['threads_1_per_s']:,.0f}/s {X} {AUDIT_GROUP} (bench_governance.py)",
+            unit="/s",
+            at_least=True,
+        ),
+        Target(
+            f"Signed audit records add ≤ {AUDIT_SIGNED - 1:.0%} (fsync, cold N=5)",
+            signed["measured_us"],
+            AUDIT_SIGNED * signed["unsigned_us"],
+            f"unsigned audit {fmt(signed['unsigned_us'])} µs {X} {AUDIT_SIGNED} "
+            "(bench_governance.py)",
+        ),
+    ]
 
 
 def load_text() -> str:
@@ -739,7 +809,8 @@ def report(
     missing: Sequence[str],
     memory: MemoryResult,
     throughput: Sequence[Throughput],
-    governance: list[str],
+    governance: Governance,
+    startup: dict[str, list[float]],
     graph: list[str],
     elapsed: Callable[[], float],
 ) -> str:
@@ -834,6 +905,8 @@ def report(
                 f"{fmt(med(f'raw.sign.{key}'))} µs {X} {factor}",
             )
         )
+    targets += startup_targets(startup)
+    targets += audit_targets(governance.figures)
     targets.append(
         Target(
             f"(issue 2, as bench_verify.py) Cold N=5 ≤ {ISSUE2_RATIO} {X} 6 {X} raw `cryptography`",
@@ -851,7 +924,7 @@ def report(
         + (f" ({len(targets) - computed} not computed)" if computed < len(targets) else "")
         + ". Medians of this run; each limit is computed from the same run's baseline.",
         "",
-        "| # | target | measured µs | limit µs | measured ÷ limit | result | limit from |",
+        "| # | target | measured | limit | measured ÷ limit | result | limit from |",
         "|---:|---|---:|---:|---:|---|---|",
         *(t.line(i) for i, t in enumerate(targets, 1)),
         "",
@@ -1234,7 +1307,7 @@ def report(
         "",
     ]
 
-    out += ["## Governance", "", *governance, ""]
+    out += ["## Governance", "", *governance.lines, ""]
     out += ["## Graph", "", *graph, ""]
     out += [f"Total run: {elapsed():.1f} s.", ""]
     return "\n".join(out)
@@ -1278,6 +1351,8 @@ def run(quick: bool) -> int:
         ],
         plan.repeats,
     )  # fmt: skip
+    log(f"  {time.perf_counter() - started:.1f} s; start-up ...")
+    startup = bench_startup.startup_ms(STARTUP_RUNS)
     log(f"  {time.perf_counter() - started:.1f} s; governance ...")
     governance = governance_section(quick, plan.gov_timeout)
     log(f"  {time.perf_counter() - started:.1f} s; graph ...")
@@ -1292,6 +1367,7 @@ def run(quick: bool) -> int:
         memory,
         throughput,
         governance,
+        startup,
         graph,
         lambda: time.perf_counter() - started,
     )
