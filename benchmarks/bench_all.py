@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import bench_breakdown
 import bench_peers
 import bench_startup
 from _common import (
@@ -107,17 +108,18 @@ class Plan:
     requests: int  # per throughput mode
     repeats: int  # throughput: how many times the modes take turns
     gov_timeout: int  # seconds bench_governance.py may take
+    breakdown: int  # calls per breakdown table (as many again without the timers)
 
     @classmethod
     def for_run(cls, quick: bool) -> Plan:
         if quick:
             return cls(
                 samples=200, raw=600, warmup=20, warmup_raw=60, mem_tokens=1000,
-                requests=600, repeats=2, gov_timeout=300,
+                requests=600, repeats=2, gov_timeout=300, breakdown=200,
             )  # fmt: skip
         return cls(
             samples=2000, raw=6000, warmup=30, warmup_raw=300, mem_tokens=1000,
-            requests=2000, repeats=3, gov_timeout=900,
+            requests=2000, repeats=3, gov_timeout=900, breakdown=1000,
         )  # fmt: skip
 
 
@@ -677,6 +679,7 @@ class Target:
     strict: bool = False  # "<" (faster than) rather than "<="
     unit: str = "µs"
     at_least: bool = False  # ">=" (a throughput): the measured figure must reach the limit
+    key: str = ""  # which breakdown explains it (bench_breakdown.GROUPS)
 
     @property
     def ok(self) -> bool | None:
@@ -710,8 +713,12 @@ def startup_targets(ms: dict[str, list[float]]) -> list[Target]:
             limit,
             f"median of {runs} runs after a warm-up; `python -c pass`: {python:.1f} ms",
             unit="ms",
+            key=key,
         )
-        for name, limit in (("import delegation", IMPORT_MS), ("delegation --help", HELP_MS))
+        for name, limit, key in (
+            ("import delegation", IMPORT_MS, "import"),
+            ("delegation --help", HELP_MS, "help"),
+        )
     ]
 
 
@@ -719,8 +726,12 @@ def audit_targets(figures: dict[str, dict[str, float]] | None) -> list[Target]:
     """The audit log's targets, from bench_governance.py's figures of this run."""
     absent = "bench_governance.py gave no figures in this run (see Governance)"
     if figures is None:
-        names = ("Audit `flush`", "Audit `group`, 2 threads", "Signed audit records")
-        return [Target(name, None, None, absent) for name in names]
+        names = {
+            "flush": "Audit `flush`",
+            "group": "Audit `group`, 2 threads",
+            "signed": "Signed audit records",
+        }
+        return [Target(name, None, None, absent, key=key) for key, name in names.items()]
     flush, group, signed = figures["flush"], figures["group"], figures["signed"]
     return [
         Target(
@@ -728,6 +739,7 @@ def audit_targets(figures: dict[str, dict[str, float]] | None) -> list[Target]:
             flush["measured_us"],
             AUDIT_FLUSH * flush["bare_us"],
             f"{fmt(flush['bare_us'])} µs {X} {AUDIT_FLUSH} (bench_governance.py)",
+            key="flush",
         ),
         Target(
             f"Audit `group`: 2 threads ≥ {AUDIT_GROUP} {X} the throughput of 1",
@@ -736,6 +748,7 @@ def audit_targets(figures: dict[str, dict[str, float]] | None) -> list[Target]:
             f"1 thread {group['threads_1_per_s']:,.0f}/s {X} {AUDIT_GROUP} (bench_governance.py)",
             unit="/s",
             at_least=True,
+            key="group",
         ),
         Target(
             f"Signed audit records add ≤ {AUDIT_SIGNED - 1:.0%} (fsync, cold N=5)",
@@ -743,6 +756,7 @@ def audit_targets(figures: dict[str, dict[str, float]] | None) -> list[Target]:
             AUDIT_SIGNED * signed["unsigned_us"],
             f"unsigned audit {fmt(signed['unsigned_us'])} µs {X} {AUDIT_SIGNED} "
             "(bench_governance.py)",
+            key="signed",
         ),
     ]
 
@@ -811,6 +825,7 @@ def report(
     throughput: Sequence[Throughput],
     governance: Governance,
     startup: dict[str, list[float]],
+    breakdowns: dict[str, bench_breakdown.Breakdown],
     graph: list[str],
     elapsed: Callable[[], float],
 ) -> str:
@@ -847,12 +862,14 @@ def report(
             med("cold.5"),
             COLD_VS_RAW_1 * 6 * raw_used,
             f"6 {X} {fmt(raw_used)} µs {X} {COLD_VS_RAW_1}",
+            key="cold1",
         ),
         Target(
             f"Cold N=5, `workers=2` ≤ {COLD_VS_RAW} {X} (6 {X} raw verify, `{backend}`)",
             med("cold2.5"),
             COLD_VS_RAW * 6 * raw_used,
             f"6 {X} {fmt(raw_used)} µs {X} {COLD_VS_RAW}",
+            key="cold2",
         ),
     ]
     targets.append(
@@ -862,6 +879,7 @@ def report(
             peer("tenuo.wire"),
             "5 warrants + PoP, decoded from the headers" if "tenuo.wire" in s else not_installed,
             strict=True,
+            key="tenuo_wire",
         )
     )
     targets.append(
@@ -873,6 +891,7 @@ def report(
             f"{fmt(med('biscuit.wire'))} µs {X} {COLD_VS_BISCUIT}"
             if "biscuit.wire" in s
             else not_installed,
+            key="biscuit",
         )
     )
     targets.append(
@@ -881,6 +900,7 @@ def report(
             med("warm.5"),
             WARM_VS_RAW * raw_crypto,
             f"{fmt(raw_crypto)} µs {X} {WARM_VS_RAW}",
+            key="warm",
         )
     )
     targets.append(
@@ -890,6 +910,7 @@ def report(
             peer("tenuo.parsed"),
             "same Warrant objects, fresh PoP" if "tenuo.parsed" in s else not_installed,
             strict=True,
+            key="tenuo_parsed",
         )
     )
     for key, name, factor in (
@@ -903,6 +924,7 @@ def report(
                 med(f"sign.{key}"),
                 factor * med(f"raw.sign.{key}"),
                 f"{fmt(med(f'raw.sign.{key}'))} µs {X} {factor}",
+                key=key,
             )
         )
     targets += startup_targets(startup)
@@ -913,6 +935,7 @@ def report(
             med("cold.5"),
             ISSUE2_RATIO * 6 * raw_crypto,
             f"6 {X} {fmt(raw_crypto)} µs {X} {ISSUE2_RATIO}",
+            key="issue2",
         )
     )
     passed = sum(t.ok is True for t in targets)
@@ -928,6 +951,12 @@ def report(
         "|---:|---|---:|---:|---:|---|---|",
         *(t.line(i) for i, t in enumerate(targets, 1)),
         "",
+    ]
+    missed = {t.key: f"{i}. {t.name}" for i, t in enumerate(targets, 1) if t.ok is False}
+    out += [
+        "## Breakdown of the missed targets",
+        "",
+        *bench_breakdown.missed_section(missed, breakdowns, startup, governance.figures),
     ]
     if missing:
         out += [
@@ -1355,6 +1384,8 @@ def run(quick: bool) -> int:
     startup = bench_startup.startup_ms(STARTUP_RUNS)
     log(f"  {time.perf_counter() - started:.1f} s; governance ...")
     governance = governance_section(quick, plan.gov_timeout)
+    log(f"  {time.perf_counter() - started:.1f} s; breakdowns ...")
+    breakdowns = bench_breakdown.measure(plan.breakdown)
     log(f"  {time.perf_counter() - started:.1f} s; graph ...")
     graph = graph_section(quick)
     text = report(
@@ -1368,6 +1399,7 @@ def run(quick: bool) -> int:
         throughput,
         governance,
         startup,
+        breakdowns,
         graph,
         lambda: time.perf_counter() - started,
     )
