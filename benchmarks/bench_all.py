@@ -8,9 +8,11 @@ backend; (b) ``Verifier.verify`` cold for N = 1, 3, 4, 5, 10 hops + proof; (c) w
 biscuit-python and pymacaroons on equivalent workloads, from the wire and pre-parsed;
 (f) mint, delegate and prove against a raw sign. Then, outside the timed rounds: (g)
 memory per cached token (tracemalloc) and verification throughput with 1 process,
-2 threads and 2 processes. Each target of the issue is computed from this run's
-medians (PASS/FAIL), and the report (Markdown) is printed and written to RESULTS.md.
-If ``benchmarks/bench_governance.py`` exists, its table is included. README.md explains
+2 threads and 2 processes; start-up wall time of ``import delegation`` and ``delegation
+--help`` (bench_startup.py); bench_governance.py, whose audit figures join the targets;
+and the phases of each missed target (bench_breakdown.py). Each target of the issue is
+computed from this run's medians (PASS/FAIL), a missed one is broken down with what was
+tried, and the report (Markdown) is printed and written to RESULTS.md. README.md explains
 every row, the peers' workloads and where they are or are not equivalent to ours.
 """
 
