@@ -112,7 +112,7 @@ def _version() -> str:
         return "0.0.0"
 
 
-if _TYPE_CHECKING:  # what mypy and IDEs see: the same names, imported eagerly
+if _TYPE_CHECKING:  # pragma: no cover - what mypy and IDEs see: the names, imported eagerly
     from .audit import AuditReport, AuditSink, JsonlAudit, MemoryAudit, read_log, verify_log
     from .capabilities import Capability, Constraint, Request, allows, covers
     from .clock import Clock, FixedClock, SystemClock
