@@ -8,9 +8,11 @@ backend; (b) ``Verifier.verify`` cold for N = 1, 3, 4, 5, 10 hops + proof; (c) w
 biscuit-python and pymacaroons on equivalent workloads, from the wire and pre-parsed;
 (f) mint, delegate and prove against a raw sign. Then, outside the timed rounds: (g)
 memory per cached token (tracemalloc) and verification throughput with 1 process,
-2 threads and 2 processes. Each target of the issue is computed from this run's
-medians (PASS/FAIL), and the report (Markdown) is printed and written to RESULTS.md.
-If ``benchmarks/bench_governance.py`` exists, its table is included. README.md explains
+2 threads and 2 processes; start-up wall time of ``import delegation`` and ``delegation
+--help`` (bench_startup.py); bench_governance.py, whose audit figures join the targets;
+and the phases of each missed target (bench_breakdown.py). Each target of the issue is
+computed from this run's medians (PASS/FAIL), a missed one is broken down with what was
+tried, and the report (Markdown) is printed and written to RESULTS.md. README.md explains
 every row, the peers' workloads and where they are or are not equivalent to ours.
 """
 
@@ -20,6 +22,7 @@ import argparse
 import functools
 import gc
 import importlib
+import json
 import multiprocessing
 import os
 import random
@@ -27,6 +30,7 @@ import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -36,7 +40,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import bench_breakdown
 import bench_peers
+import bench_startup
 from _common import (
     REQ,
     RawCall,
@@ -83,6 +89,12 @@ COLD_VS_BISCUIT = 1.15  # cold N=4 (5 signatures), workers=2 <= 1.15 x biscuit
 SIGN_VS_RAW = 1.3  # mint of a root, proof creation <= 1.3 x raw sign
 DELEGATE_VS_RAW = 1.6  # delegate (a chain it has not seen) <= 1.6 x raw sign
 WORKERS_HOPS = (4, 5)  # cold rows also timed with Verifier(workers=2)
+IMPORT_MS = 150.0  # `import delegation`, a fresh interpreter, wall time
+HELP_MS = 250.0  # `delegation --help`, idem
+STARTUP_RUNS = 9  # timed runs of each start-up command (after one warm-up run)
+AUDIT_FLUSH = 1.15  # audit durability "flush" <= 1.15 x a verification without audit
+AUDIT_GROUP = 1.6  # durability "group": 2 threads >= 1.6 x the throughput of 1
+AUDIT_SIGNED = 1.10  # signed audit records add <= 10 %
 ISSUE2_RATIO = 1.5  # issue 2 (bench_verify.py): cold N=5 <= 1.5 x 6 raw cryptography
 X = "\N{MULTIPLICATION SIGN}"  # for the report's text
 
@@ -99,17 +111,18 @@ class Plan:
     requests: int  # per throughput mode
     repeats: int  # throughput: how many times the modes take turns
     gov_timeout: int  # seconds bench_governance.py may take
+    breakdown: int  # calls per breakdown table (as many again without the timers)
 
     @classmethod
     def for_run(cls, quick: bool) -> Plan:
         if quick:
             return cls(
                 samples=200, raw=600, warmup=20, warmup_raw=60, mem_tokens=1000,
-                requests=600, repeats=2, gov_timeout=300,
+                requests=600, repeats=2, gov_timeout=300, breakdown=200,
             )  # fmt: skip
         return cls(
             samples=2000, raw=6000, warmup=30, warmup_raw=300, mem_tokens=1000,
-            requests=2000, repeats=3, gov_timeout=900,
+            requests=2000, repeats=3, gov_timeout=900, breakdown=1000,
         )  # fmt: skip
 
 
@@ -601,38 +614,44 @@ def measure_throughput(
 # ---------------------------------------------------------------------- governance
 
 
-def governance_section(quick: bool, timeout: int) -> list[str]:
-    """bench_governance.py's table: its ``markdown(quick=...)`` if it has one (same
-    process), else its stdout when run as a script; a placeholder when it is absent."""
+@dataclass
+class Governance:
+    """bench_governance.py's report (Markdown lines) and its audit figures (None: not run)."""
+
+    lines: list[str]
+    figures: dict[str, dict[str, float]] | None = None
+
+
+def governance_section(quick: bool, timeout: int) -> Governance:
+    """Run bench_governance.py as a script: its stdout (tables) and its ``--json`` figures
+    for the audit targets; a placeholder when it is absent or fails."""
     if not GOVERNANCE.exists():
-        return [
-            "_Not measured in this run: `benchmarks/bench_governance.py` does not exist yet. "
-            "When it does, bench_all.py runs it and puts its table here._"
-        ]
+        return Governance(
+            ["_Not measured in this run: `benchmarks/bench_governance.py` is absent._"]
+        )
     started = time.perf_counter()
-    try:
-        module = importlib.import_module("bench_governance")
-        markdown = getattr(module, "markdown", None)
-        if callable(markdown):
-            text = str(markdown(quick=quick))
-            note = "in this process"
-        else:
-            cmd = [sys.executable, str(GOVERNANCE), *(["--quick"] if quick else [])]
+    with tempfile.TemporaryDirectory(prefix="bench-all-") as tmp:
+        figures_file = Path(tmp) / "governance.json"
+        cmd = [sys.executable, str(GOVERNANCE), "--json", str(figures_file)]
+        try:
             done = subprocess.run(  # our own script, with our interpreter
-                cmd, capture_output=True, text=True, timeout=timeout, check=False
+                [*cmd, *(["--quick"] if quick else [])],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
             )
-            text = done.stdout
-            note = f"run as a script, exit code {done.returncode}"
-            if done.returncode != 0:
-                text += f"\n\n```\n{done.stderr.strip()[-2000:]}\n```"
-    except subprocess.TimeoutExpired:
-        return [f"_bench_governance.py did not finish within {timeout} s: no table._"]
-    except Exception as exc:  # report it; the other results stand
-        return [f"_bench_governance.py failed: {type(exc).__name__}: {exc}_"]
+        except subprocess.TimeoutExpired:
+            return Governance([f"_bench_governance.py did not finish within {timeout} s._"])
+        figures = json.loads(figures_file.read_text()) if figures_file.exists() else None
+    text = done.stdout
+    if done.returncode != 0:
+        text += f"\n\n```\n{done.stderr.strip()[-2000:]}\n```"
     took = time.perf_counter() - started
+    note = f"run as a script, exit code {done.returncode}, {took:.1f} s"
     # its headings go under ours ("## Governance"): demote them by two levels
     lines = ["##" + line if line.startswith("#") else line for line in text.strip().splitlines()]
-    return [f"_From `benchmarks/bench_governance.py` ({note}, {took:.1f} s)._", "", *lines]
+    return Governance([f"_From `benchmarks/bench_governance.py` ({note})._", "", *lines], figures)
 
 
 def graph_section(quick: bool) -> list[str]:
@@ -657,25 +676,92 @@ def graph_section(quick: bool) -> list[str]:
 @dataclass
 class Target:
     name: str
-    measured: float
+    measured: float | None  # None: not measured in this run (a script that failed)
     limit: float | None  # None: its baseline was not measured (a peer not installed)
     detail: str
     strict: bool = False  # "<" (faster than) rather than "<="
+    unit: str = "µs"
+    at_least: bool = False  # ">=" (a throughput): the measured figure must reach the limit
+    key: str = ""  # which breakdown explains it (bench_breakdown.GROUPS)
 
     @property
     def ok(self) -> bool | None:
-        if self.limit is None:
+        if self.limit is None or self.measured is None:
             return None
+        if self.at_least:
+            return self.measured >= self.limit
         return self.measured < self.limit if self.strict else self.measured <= self.limit
 
     def line(self, i: int) -> str:
+        if self.measured is None:
+            return f"| {i} | {self.name} | — | — | — | n/a | {self.detail} |"
+        measured = f"{self.measured:,.1f} {self.unit}"
         if self.limit is None:
-            return f"| {i} | {self.name} | {self.measured:.1f} | — | — | n/a | {self.detail} |"
+            return f"| {i} | {self.name} | {measured} | — | — | n/a | {self.detail} |"
         verdict = "**PASS**" if self.ok else "**FAIL**"
         return (
-            f"| {i} | {self.name} | {self.measured:.1f} | {self.limit:.1f} "
+            f"| {i} | {self.name} | {measured} | {self.limit:,.1f} {self.unit} "
             f"| {self.measured / self.limit:.2f} | {verdict} | {self.detail} |"
         )
+
+
+def startup_targets(ms: dict[str, list[float]]) -> list[Target]:
+    """``import delegation`` and ``delegation --help``: wall time of a fresh process."""
+    python = statistics.median(ms["python -c pass"])
+    runs = len(ms["python -c pass"])
+    return [
+        Target(
+            f"`{name}` ≤ {limit:.0f} ms (a fresh process, wall time)",
+            statistics.median(ms[name]),
+            limit,
+            f"median of {runs} runs after a warm-up; `python -c pass`: {python:.1f} ms",
+            unit="ms",
+            key=key,
+        )
+        for name, limit, key in (
+            ("import delegation", IMPORT_MS, "import"),
+            ("delegation --help", HELP_MS, "help"),
+        )
+    ]
+
+
+def audit_targets(figures: dict[str, dict[str, float]] | None) -> list[Target]:
+    """The audit log's targets, from bench_governance.py's figures of this run."""
+    absent = "bench_governance.py gave no figures in this run (see Governance)"
+    if figures is None:
+        names = {
+            "flush": "Audit `flush`",
+            "group": "Audit `group`, 2 threads",
+            "signed": "Signed audit records",
+        }
+        return [Target(name, None, None, absent, key=key) for key, name in names.items()]
+    flush, group, signed = figures["flush"], figures["group"], figures["signed"]
+    return [
+        Target(
+            f"Audit `flush` ≤ {AUDIT_FLUSH} {X} a verification without audit (cold N=5)",
+            flush["measured_us"],
+            AUDIT_FLUSH * flush["bare_us"],
+            f"{fmt(flush['bare_us'])} µs {X} {AUDIT_FLUSH} (bench_governance.py)",
+            key="flush",
+        ),
+        Target(
+            f"Audit `group`: 2 threads ≥ {AUDIT_GROUP} {X} the throughput of 1",
+            group["threads_2_per_s"],
+            AUDIT_GROUP * group["threads_1_per_s"],
+            f"1 thread {group['threads_1_per_s']:,.0f}/s {X} {AUDIT_GROUP} (bench_governance.py)",
+            unit="/s",
+            at_least=True,
+            key="group",
+        ),
+        Target(
+            f"Signed audit records add ≤ {AUDIT_SIGNED - 1:.0%} (fsync, cold N=5)",
+            signed["measured_us"],
+            AUDIT_SIGNED * signed["unsigned_us"],
+            f"unsigned audit {fmt(signed['unsigned_us'])} µs {X} {AUDIT_SIGNED} "
+            "(bench_governance.py)",
+            key="signed",
+        ),
+    ]
 
 
 def load_text() -> str:
@@ -741,7 +827,9 @@ def report(
     missing: Sequence[str],
     memory: MemoryResult,
     throughput: Sequence[Throughput],
-    governance: list[str],
+    governance: Governance,
+    startup: dict[str, list[float]],
+    breakdowns: dict[str, bench_breakdown.Breakdown],
     graph: list[str],
     elapsed: Callable[[], float],
 ) -> str:
@@ -778,12 +866,14 @@ def report(
             med("cold.5"),
             COLD_VS_RAW_1 * 6 * raw_used,
             f"6 {X} {fmt(raw_used)} µs {X} {COLD_VS_RAW_1}",
+            key="cold1",
         ),
         Target(
             f"Cold N=5, `workers=2` ≤ {COLD_VS_RAW} {X} (6 {X} raw verify, `{backend}`)",
             med("cold2.5"),
             COLD_VS_RAW * 6 * raw_used,
             f"6 {X} {fmt(raw_used)} µs {X} {COLD_VS_RAW}",
+            key="cold2",
         ),
     ]
     targets.append(
@@ -793,6 +883,7 @@ def report(
             peer("tenuo.wire"),
             "5 warrants + PoP, decoded from the headers" if "tenuo.wire" in s else not_installed,
             strict=True,
+            key="tenuo_wire",
         )
     )
     targets.append(
@@ -804,6 +895,7 @@ def report(
             f"{fmt(med('biscuit.wire'))} µs {X} {COLD_VS_BISCUIT}"
             if "biscuit.wire" in s
             else not_installed,
+            key="biscuit",
         )
     )
     targets.append(
@@ -812,6 +904,7 @@ def report(
             med("warm.5"),
             WARM_VS_RAW * raw_crypto,
             f"{fmt(raw_crypto)} µs {X} {WARM_VS_RAW}",
+            key="warm",
         )
     )
     targets.append(
@@ -821,6 +914,7 @@ def report(
             peer("tenuo.parsed"),
             "same Warrant objects, fresh PoP" if "tenuo.parsed" in s else not_installed,
             strict=True,
+            key="tenuo_parsed",
         )
     )
     for key, name, factor in (
@@ -834,14 +928,18 @@ def report(
                 med(f"sign.{key}"),
                 factor * med(f"raw.sign.{key}"),
                 f"{fmt(med(f'raw.sign.{key}'))} µs {X} {factor}",
+                key=key,
             )
         )
+    targets += startup_targets(startup)
+    targets += audit_targets(governance.figures)
     targets.append(
         Target(
             f"(issue 2, as bench_verify.py) Cold N=5 ≤ {ISSUE2_RATIO} {X} 6 {X} raw `cryptography`",
             med("cold.5"),
             ISSUE2_RATIO * 6 * raw_crypto,
             f"6 {X} {fmt(raw_crypto)} µs {X} {ISSUE2_RATIO}",
+            key="issue2",
         )
     )
     passed = sum(t.ok is True for t in targets)
@@ -853,10 +951,16 @@ def report(
         + (f" ({len(targets) - computed} not computed)" if computed < len(targets) else "")
         + ". Medians of this run; each limit is computed from the same run's baseline.",
         "",
-        "| # | target | measured µs | limit µs | measured ÷ limit | result | limit from |",
+        "| # | target | measured | limit | measured ÷ limit | result | limit from |",
         "|---:|---|---:|---:|---:|---|---|",
         *(t.line(i) for i, t in enumerate(targets, 1)),
         "",
+    ]
+    missed = {t.key: f"{i}. {t.name}" for i, t in enumerate(targets, 1) if t.ok is False}
+    out += [
+        "## Breakdown of the missed targets",
+        "",
+        *bench_breakdown.missed_section(missed, breakdowns, startup, governance.figures),
     ]
     if missing:
         out += [
@@ -1202,7 +1306,7 @@ def report(
         "",
     ]
 
-    out += ["## Governance", "", *governance, ""]
+    out += ["## Governance", "", *governance.lines, ""]
     out += ["## Graph", "", *graph, ""]
     out += [f"Total run: {elapsed():.1f} s.", ""]
     return "\n".join(out)
@@ -1246,8 +1350,12 @@ def run(quick: bool) -> int:
         ],
         plan.repeats,
     )  # fmt: skip
+    log(f"  {time.perf_counter() - started:.1f} s; start-up ...")
+    startup = bench_startup.startup_ms(STARTUP_RUNS)
     log(f"  {time.perf_counter() - started:.1f} s; governance ...")
     governance = governance_section(quick, plan.gov_timeout)
+    log(f"  {time.perf_counter() - started:.1f} s; breakdowns ...")
+    breakdowns = bench_breakdown.measure(plan.breakdown)
     log(f"  {time.perf_counter() - started:.1f} s; graph ...")
     graph = graph_section(quick)
     text = report(
@@ -1260,6 +1368,8 @@ def run(quick: bool) -> int:
         memory,
         throughput,
         governance,
+        startup,
+        breakdowns,
         graph,
         lambda: time.perf_counter() - started,
     )

@@ -10,13 +10,16 @@ Measured side by side in one run (interleaved rounds, medians):
    each of those alone, as ratios to the bare verification; the audit log also signed
    with an Ed25519 audit key (one signature per record, ``JsonlAudit(key=...)``).
 
-Usage: ``python benchmarks/bench_governance.py [--quick]``.
+Usage: ``python benchmarks/bench_governance.py [--quick] [--json FILE]``. ``--json`` also
+writes the figures of issue 12's audit targets (medians, rates and their ratios) to FILE
+as one JSON object; ``bench_all.py`` reads it to put those targets in its table.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import statistics
 import sys
 import tempfile
@@ -138,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the governance benchmark and print its tables."""
     parser = argparse.ArgumentParser(description="governance costs, side by side")
     parser.add_argument("--quick", action="store_true", help="fewer samples (indicative)")
+    parser.add_argument(
+        "--json", metavar="FILE", help="also write the audit targets' figures to FILE (JSON)"
+    )
     args = parser.parse_args(argv)
     scale = 5 if args.quick else 1
     decisions, per_config, rounds = 4000 // scale, 400 // scale, 5
@@ -283,7 +289,30 @@ def main(argv: list[str] | None = None) -> int:
     for mode, rates in throughput.items():
         print(f"| {mode} | {rates[1]:,.0f} | {rates[2]:,.0f} | {rates[2] / rates[1]:.2f} |")
     workdir.cleanup()
+    if args.json:
+        medians = {name: _median_us(s) for name, s in samples.items()}
+        figures = _audit_figures(medians, throughput)
+        figures["signed"]["sign_us"] = _median_us(sign_samples)
+        Path(args.json).write_text(json.dumps(figures) + "\n")
     return 0
+
+
+def _audit_figures(medians: dict[str, float], throughput: dict[str, dict[int, float]]) -> Any:
+    """Issue 12's audit targets, from this run: each measured figure and its baseline."""
+    bare = medians["bare (chain grants, memory store, no audit)"]
+    fsync = medians["+ JSONL audit (fsync)"]
+    return {
+        "flush": {"measured_us": medians["+ JSONL audit (flush, no fsync)"], "bare_us": bare},
+        "signed": {"measured_us": medians["+ signed JSONL audit"], "unsigned_us": fsync},
+        "group": {
+            "threads_2_per_s": throughput["group"][2],
+            "threads_1_per_s": throughput["group"][1],
+        },
+        "fsync": {
+            "threads_2_per_s": throughput["fsync"][2],
+            "threads_1_per_s": throughput["fsync"][1],
+        },
+    }
 
 
 if __name__ == "__main__":

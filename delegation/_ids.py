@@ -13,7 +13,7 @@ import secrets
 from ._jose import b64url_encode
 from .errors import DelegationError, MalformedError
 
-__all__ = ["check_agent_id", "new_jti"]
+__all__ = ["check_agent_id", "is_agent_id", "new_jti"]
 
 _AGENT_ID = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[\x21-\x7e]+")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
@@ -33,6 +33,15 @@ def check_agent_id(
         shown = repr(value) if len(repr(value)) <= 80 else f"{repr(value)[:60]}...'"
         raise error(f"{what} {shown} is not an ASCII URI (scheme:rest, no spaces): {_why(value)}")
     return value
+
+
+def is_agent_id(value: object) -> bool:
+    """Whether :func:`check_agent_id` would accept ``value`` (a plain ``str``), without raising.
+
+    >>> is_agent_id("spiffe://acme.example/agent/a"), is_agent_id("no scheme")
+    (True, False)
+    """
+    return type(value) is str and len(value) <= 512 and _AGENT_ID.fullmatch(value) is not None
 
 
 def _why(value: object) -> str:

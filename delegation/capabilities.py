@@ -172,13 +172,24 @@ class Request(BaseModel):
     args: dict[StrictStr, JsonValue] = Field(default_factory=dict)
 
     def __init__(self, **data: Any) -> None:
+        self._validate(data)
+        # RFC 8785 refuses NaN, infinities and integers past 2**53: such arguments fail
+        # here, at construction, rather than at verification.
+        args_digest(self.args)
+
+    def _validate(self, data: dict[str, Any]) -> None:
         try:
             super().__init__(**data)
         except ValidationError as exc:
             raise InvalidRequest(f"invalid request: {_first_error(exc, pattern=False)}") from None
-        # RFC 8785 refuses NaN, infinities and integers past 2**53: such arguments fail
-        # here, at construction, rather than at verification.
-        args_digest(self.args)
+
+    @classmethod
+    def _with_digest(cls, **data: Any) -> tuple[Request, str]:
+        """``Request(**data)`` and its ``args_digest``, the digest computed once (the
+        constructor's check and the value a proof binds are the same computation)."""
+        request = cls.__new__(cls)
+        request._validate(data)
+        return request, args_digest(request.args)
 
     @property
     def args_digest(self) -> str:

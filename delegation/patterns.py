@@ -141,6 +141,7 @@ def pattern_covers(parent: str, child: str, sep: str) -> bool:
     return _within(_split(parent, sep, True), _split(child, sep, True))
 
 
+@functools.lru_cache(maxsize=8192)
 def pattern_matches(pattern: str, value: str, sep: str) -> bool:
     """True when the concrete ``value`` (no wildcards: ``ValueError``) is matched by ``pattern``.
 

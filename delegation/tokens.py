@@ -13,7 +13,7 @@ inspection and graphs only; :class:`delegation.Verifier` is the way to trust a c
 
 from __future__ import annotations
 
-import base64
+import binascii
 import contextlib
 import functools
 import json
@@ -377,8 +377,12 @@ def encode_jws(key: Signer, typ: str, payload: dict[str, Any], *, float_free: bo
     return (signing_input + b"." + _b64_bytes(key.sign(signing_input))).decode("ascii")
 
 
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64_bytes(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    # base64.urlsafe_b64encode without its two Python frames: the same bytes.
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
 
 
 class Chain:

@@ -45,7 +45,7 @@ import threading
 import warnings
 
 import delegation
-from delegation import DelegationError, InternalError
+from delegation.errors import DelegationError, InternalError
 
 from . import audit, demo, graph, keys, state, tokens, verify
 from ._common import EXIT_OK, Parser, Subcommands, UsageError, fail, wants_json

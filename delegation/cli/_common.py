@@ -16,12 +16,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from delegation import AgentKey, JsonlAudit, open_store
-from delegation.stores import KVStore
-from delegation.tasks import Tasks
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the library loads when a command runs, not for the parser
     from rich.console import Console
+
+    from delegation import JsonlAudit
+    from delegation.stores import KVStore
+    from delegation.tasks import Tasks
 
 __all__ = [
     "DEFAULT_AUDIT",
@@ -171,6 +171,8 @@ class State:
     """
 
     def __init__(self, store: str, audit: str, audit_key: str | None = None) -> None:
+        from delegation.keys import AgentKey
+
         # The key file is read first: a bad one is an input error, before anything is opened.
         self._audit_key = AgentKey.load(audit_key) if audit_key else None
         self.store_url = store
@@ -194,17 +196,23 @@ class State:
     @property
     def store(self) -> KVStore:
         if self._store is None:
+            from delegation.stores import open_store
+
             self._store = open_store(self.store_url)
         return self._store
 
     @property
     def audit(self) -> JsonlAudit:
         if self._audit is None:
+            from delegation.audit import JsonlAudit
+
             self._audit = JsonlAudit(self.audit_path, key=self._audit_key)
         return self._audit
 
     @property
     def tasks(self) -> Tasks:
+        from delegation.tasks import Tasks
+
         return Tasks(self.store, audit=self.audit)
 
     def close(self) -> None:

@@ -12,20 +12,20 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from delegation import (
-    Capability,
-    Chain,
+# Only the errors at import: the parser (``delegation --help``) needs no more of the
+# library; the readers below import the modules they use when they run.
+from delegation.errors import (
     FileError,
     InvalidCapability,
     InvalidInput,
     InvalidKey,
     InvalidRequest,
-    PublicKey,
 )
-from delegation._files import read_text
-from delegation.tokens import check_agent_id
+
+if TYPE_CHECKING:
+    from delegation import Capability, Chain, PublicKey
 
 __all__ = [
     "MAX_CLOCK_SKEW",
@@ -57,6 +57,8 @@ def agent_id(value: str, flag: str) -> str:
     >>> agent_id("spiffe://acme.example/agent/planner", "--agent")
     'spiffe://acme.example/agent/planner'
     """
+    from delegation._ids import check_agent_id
+
     return check_agent_id(value, what=f"invalid agent id: {flag}", error=InvalidInput)
 
 
@@ -159,6 +161,8 @@ def read_input(source: str, *, what: str) -> str:
         except UnicodeDecodeError:
             raise FileError(f"{what} on stdin is not UTF-8 text") from None
     else:
+        from delegation._files import read_text
+
         text = read_text(source, what=what)
     text = text.strip()
     if not text:
@@ -167,11 +171,15 @@ def read_input(source: str, *, what: str) -> str:
 
 
 def read_chain(source: str) -> Chain:
+    from delegation.tokens import Chain
+
     return Chain.parse(read_input(source, what="chain"))
 
 
 def load_public(path: str, *, agent: str | None) -> PublicKey:
     """A public key file; when it names an agent, it must be ``agent``."""
+    from delegation.keys import PublicKey
+
     try:
         data = json.loads(read_input(path, what="public key file"))
     except (ValueError, RecursionError):  # RecursionError: nested too deeply
@@ -193,6 +201,8 @@ def caps(values: Sequence[str] | None, *, flag: str = "--cap") -> list[Capabilit
     """Capabilities from ``TOOL[:RESOURCE]`` or JSON strings; at least one."""
     if not values:
         raise InvalidCapability(f"give at least one {flag}")
+    from delegation.capabilities import Capability
+
     return [Capability.parse(v) for v in values]
 
 

@@ -6,8 +6,6 @@ import argparse
 import sys
 from typing import Any
 
-from delegation import verify_log
-
 from ._common import EXIT_DENIED, EXIT_OK, Subcommands, emit, wants_json
 from ._values import load_public
 
@@ -15,6 +13,8 @@ __all__ = ["add_parser"]
 
 
 def cmd_audit_verify(ns: argparse.Namespace) -> int:
+    from delegation.audit import verify_log
+
     key = load_public(ns.key, agent=None) if ns.key is not None else None
     report = verify_log(ns.file, expect_head=ns.expect_head, key=key)
     payload: dict[str, Any] = {**report.to_dict(), "file": ns.file}

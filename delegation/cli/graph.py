@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from delegation import InvalidInput, Registry
+from delegation.errors import InvalidInput
 
 from ._common import EXIT_DENIED, EXIT_OK, Parser, Subcommands, console, dump, emit, wants_json
 from ._values import parse_time
@@ -47,6 +47,7 @@ def _graph_inputs(p: Parser) -> None:
 
 def _build(ns: argparse.Namespace, inputs: list[str]) -> Any:
     from delegation.graph import Window, load
+    from delegation.registry import Registry
 
     registry = Registry.load(ns.registry) if ns.registry is not None else None
     window = Window(

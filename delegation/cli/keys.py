@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from delegation import AgentKey, Capability, FileError, Registry
+from delegation.errors import FileError
 
 from ._common import EXIT_OK, Subcommands, emit
 from ._values import agent_id, load_public
@@ -14,6 +14,8 @@ __all__ = ["add_parser"]
 
 
 def cmd_keygen(ns: argparse.Namespace) -> int:
+    from delegation.keys import AgentKey
+
     out = Path(ns.out)
     pub = Path(ns.public_out) if ns.public_out else None
     if not ns.force:
@@ -38,6 +40,9 @@ def cmd_keygen(ns: argparse.Namespace) -> int:
 
 
 def cmd_registry_add(ns: argparse.Namespace) -> int:
+    from delegation.capabilities import Capability
+    from delegation.registry import Registry
+
     root = ns.registry_command == "add-root"
     agent_id(ns.agent, "--agent")
     reg = Registry.load(ns.registry) if Path(ns.registry).exists() else Registry()

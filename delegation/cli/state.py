@@ -7,22 +7,25 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
-from delegation import DelegationError, InvalidInput, read_log
-from delegation.audit import AcceptEvent, DelegateEvent, MintEvent, TokenFacts, VerifyEvent
-from delegation.stores import RevocationKind
+from delegation.errors import DelegationError, InvalidInput
+
+if TYPE_CHECKING:
+    from delegation.audit import TokenFacts
+    from delegation.stores import RevocationKind
 
 from ._common import EXIT_OK, State, Subcommands, emit, state_options, wants_json
 from ._values import iso, parse_duration
 
 __all__ = ["add_parser"]
 
-_KINDS: tuple[RevocationKind, ...] = get_args(RevocationKind)
-
 
 def cmd_revoke(ns: argparse.Namespace) -> int:
-    kind, value = next((k, v) for k in _KINDS if (v := getattr(ns, k)) is not None)
+    from delegation.stores import RevocationKind
+
+    kinds: tuple[RevocationKind, ...] = get_args(RevocationKind)
+    kind, value = next((k, v) for k in kinds if (v := getattr(ns, k)) is not None)
     if not value.strip():
         raise InvalidInput(f"--{kind} needs a non-empty value")
     until = time.time() + parse_duration(ns.ttl) if ns.ttl is not None else None
@@ -56,6 +59,8 @@ def _known(state: State, kind: RevocationKind, value: str) -> bool:
         return True
     if not Path(state.audit_path).is_file():
         return False
+    from delegation.audit import read_log
+
     try:
         return any(_names(record.event, kind, value) for record in read_log(state.audit_path))
     except DelegationError:  # a damaged log cannot vouch either way; audit verify says why
@@ -69,6 +74,8 @@ def _names(event: object, kind: RevocationKind, value: str) -> bool:
 
 
 def _tokens(event: object) -> Iterator[TokenFacts]:
+    from delegation.audit import AcceptEvent, DelegateEvent, MintEvent, VerifyEvent
+
     if isinstance(event, MintEvent | DelegateEvent):
         yield event.token
     elif isinstance(event, VerifyEvent | AcceptEvent):

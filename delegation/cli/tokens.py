@@ -8,8 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from delegation import AgentKey, Chain, Delegator, Expired, Registry, parse_unverified
-from delegation._text import printable
+from delegation.errors import Expired
 
 from ._common import (
     EXIT_OK,
@@ -24,12 +23,14 @@ from ._common import (
 from ._values import agent_id, caps, iso, load_public, parse_args_kv, parse_duration, read_chain
 
 if TYPE_CHECKING:
-    from delegation import UnverifiedToken
+    from delegation import Chain, UnverifiedToken
 
 __all__ = ["add_parser", "chain_option", "request_options"]
 
 
 def chain_summary(chain: Chain) -> dict[str, Any]:
+    from delegation.tokens import parse_unverified
+
     leaf: UnverifiedToken = parse_unverified(chain)[-1]
     return {
         "ok": True,
@@ -53,6 +54,11 @@ def cmd_grant(ns: argparse.Namespace) -> int:
     baselines bound the grant (elevations of the task excepted). ``mint`` without
     ``--task`` makes a fresh task id that no store knows: nothing governs it.
     """
+    from delegation.keys import AgentKey
+    from delegation.mint import Delegator
+    from delegation.registry import Registry
+    from delegation.tokens import parse_unverified
+
     grants, ttl = caps(ns.cap), parse_duration(ns.ttl)  # flags first, then files
     agent_id(ns.to, "--to")
     parent = read_chain(ns.chain) if ns.command == "delegate" else None
@@ -83,6 +89,10 @@ def cmd_grant(ns: argparse.Namespace) -> int:
 
 
 def cmd_prove(ns: argparse.Namespace) -> int:
+    from delegation.keys import AgentKey
+    from delegation.mint import Delegator
+    from delegation.tokens import parse_unverified
+
     args = parse_args_kv(ns.arg or [])
     agent_id(ns.aud, "--aud")
     chain = read_chain(ns.chain)
@@ -108,6 +118,8 @@ def cmd_prove(ns: argparse.Namespace) -> int:
 
 
 def cmd_inspect(ns: argparse.Namespace) -> int:
+    from delegation.tokens import parse_unverified
+
     tokens = parse_unverified(read_chain(ns.chain))
     if wants_json(ns):
         hops = [
@@ -124,6 +136,8 @@ def cmd_inspect(ns: argparse.Namespace) -> int:
 def _draw_chain(tokens: list[UnverifiedToken]) -> None:
     from rich.markup import escape
     from rich.tree import Tree
+
+    from delegation._text import printable
 
     def shown(value: object) -> str:  # every string of an untrusted chain goes through here
         return escape(printable(value))

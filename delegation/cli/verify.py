@@ -12,23 +12,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from delegation import (
-    ChainGrantsOnly,
+from delegation.errors import (
     DelegationError,
-    FixedClock,
     InternalError,
     InvalidInput,
-    Limits,
-    Policy,
     PolicyDenied,
-    Registry,
-    Request,
     StoreUnavailable,
     TokenRejected,
-    Verifier,
 )
-from delegation.audit import VerifyEvent
+from delegation.limits import Limits
+
+if TYPE_CHECKING:
+    from delegation import Policy
 
 from ._common import EXIT_DENIED, EXIT_OK, State, Subcommands, dump, state_options, wants_json
 from ._values import (
@@ -50,6 +47,8 @@ POLICY_IN_FORCE = "chain-grants-only"
 def _load_policy(path: str | None) -> Policy:
     """``--policy``: a ``.cedar`` file is Cedar, anything else the rules engine (JSON/YAML)."""
     if path is None:
+        from delegation.policy import ChainGrantsOnly
+
         return ChainGrantsOnly()
     if path.endswith(".cedar"):
         from delegation.policy.cedar import CedarPolicy
@@ -61,6 +60,12 @@ def _load_policy(path: str | None) -> Policy:
 
 
 def cmd_verify(ns: argparse.Namespace) -> int:
+    from delegation.audit import VerifyEvent
+    from delegation.capabilities import Request
+    from delegation.clock import FixedClock
+    from delegation.registry import Registry
+    from delegation.verify import Verifier
+
     if ns.chain == "-" and ns.proof == "-":
         raise InvalidInput("only one of --chain and --proof can be read from stdin")
     # Flags, then files, then the stores: an input error leaves no store or log behind.
