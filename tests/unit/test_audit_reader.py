@@ -217,8 +217,8 @@ def test_a_repeated_chain_member_reads_as_it_would_alone() -> None:
     reader.parse(line(0, [FACTS]))
     known = compact(FACTS).decode()
     other = compact({**FACTS, "token_id": "tid-2", "dpth": "x"}).decode()
-    for chains in ((known, other), (other, known)):
-        text = line(1, []).decode().replace('"chain":[]', '"chain":[%s],"chain":[%s]' % chains)
+    for one, two in ((known, other), (other, known)):
+        text = line(1, []).decode().replace('"chain":[]', f'"chain":[{one}],"chain":[{two}]')
         data = text.encode()
         assert outcome(reader.parse, data) == outcome(parse_record, data)
 
