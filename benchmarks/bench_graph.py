@@ -12,8 +12,9 @@ a 20k-record log, a smoke run). Prints Markdown (bench_all.py embeds it under "G
   on the chain (loops). A fraction of leaves invoke tools (a few denials); a few hops are
   planted anomalies (escalations, grants beyond the baseline, missing receipts).
 * **Build**: the graph is built from facts (``TokenHop`` via ``add_token``, ``Invocation``
-  via ``add_invocation``, tasks as ``TaskFacts``): signing a million tokens is not what is
-  measured. The facts are generated before timing.
+  via ``add_invocation``, tasks as ``TaskFacts``) inside ``graph.batch()``, as the
+  library's own builders add them: signing a million tokens is not what is measured. The
+  facts are generated before timing.
 * **Analysis**: ``graph.findings()`` with every registered rule (``delegation.graph.RULES``,
   whatever is installed); each rule's detector is timed inside that one call.
 * **Memory**: each size runs in a fresh subprocess, which reports its peak RSS
@@ -146,12 +147,13 @@ class Fleet:
         """The graph of these facts (what the benchmark times)."""
         graph = DelegationGraph(self.registry)
         add_token, add_invocation = graph.add_token, graph.add_invocation
-        for hop, where in zip(self.hops, self.where, strict=True):
-            add_token(hop, where=where)
-        for inv in self.invocations:
-            add_invocation(inv)
-        for task in self.tasks:
-            graph.tasks[task.task] = task
+        with graph.batch():  # as the library's builders add facts
+            for hop, where in zip(self.hops, self.where, strict=True):
+                add_token(hop, where=where)
+            for inv in self.invocations:
+                add_invocation(inv)
+            for task in self.tasks:
+                graph.tasks[task.task] = task
         graph.records = len(self.hops) + len(self.invocations)
         return graph
 

@@ -13,10 +13,8 @@ key not in the registry). Nothing here is an authorization decision.
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
@@ -106,22 +104,8 @@ def add_audit(
     """Fold the records of one audit log (numbered lines) into ``graph``."""
     reader = RecordReader()  # repeated ancestors in chains are not validated again
     parse = reader.parse
-    with _gc_paused():
+    with graph.batch():
         _add_lines(graph, lines, name, window, parse)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The cyclic collector off while a log is read: the records and the graph are (nearly)
-    acyclic, yet every few hundred new objects it would walk the whole growing graph (a
-    quarter of the ingestion time). Restored (and any cycles collected later) on exit."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _add_lines(
@@ -259,15 +243,16 @@ def add_chains(
     verified: bool = False,
 ) -> None:
     """Fold chains (one ``~``-joined chain per numbered line) into ``graph``."""
-    for number, line in lines:
-        where = Location(name, number)
-        try:
-            text = line.decode("ascii").strip()
-        except UnicodeDecodeError:
-            graph.skipped.append((where, "not an ASCII chain"))
-            continue
-        graph.records += 1
-        _add_chain(graph, text.split("~"), where, window, verified=verified)
+    with graph.batch():
+        for number, line in lines:
+            where = Location(name, number)
+            try:
+                text = line.decode("ascii").strip()
+            except UnicodeDecodeError:
+                graph.skipped.append((where, "not an ASCII chain"))
+                continue
+            graph.records += 1
+            _add_chain(graph, text.split("~"), where, window, verified=verified)
 
 
 def _add_chain(
