@@ -23,7 +23,6 @@ nobody needs); CSA MAESTRO L6 (Security and Compliance: least privilege) and L5
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 
 from ..facts import MAX_LINEAGE, TokenHop
 from ..findings import Finding, Options, Severity
@@ -36,7 +35,6 @@ from ._util import (
     granted,
     group_evidence,
     group_locations,
-    grouped,
     listed,
 )
 
@@ -59,35 +57,38 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     matches = reach.matches
     calls = len(graph.invocations)
 
-    unused: dict[str, list[str]] = {}  # token id -> its capabilities nobody used
-
+    # per receiving agent (the finding's key): its tokens with unused capabilities, in
+    # graph.hops() order (issue time, token id), and the distinct lists of those texts
+    groups: dict[str, tuple[list[TokenHop], dict[int, list[str]]]] = {}
     names: dict[int, list[str]] = {}  # per capability tuple: all its texts (none used)
-
-    def idle() -> Iterator[tuple[tuple[str, ...], TokenHop]]:
-        for hop in graph.hops():
-            requests = used.get(hop.token_id)
-            if requests is None:  # most tokens: nothing went through them
-                found = names.get(id(hop.caps))
-                if found is None:  # graph facts share (and so pin) their capability tuples
-                    found = names[id(hop.caps)] = [text for text, _ in texts(hop.caps)]
-            else:
-                found = [
-                    text
-                    for text, cap in texts(hop.caps)
-                    if not any(
-                        matches(cap.tool, tool, ".") and matches(cap.resource, resource, "/")
-                        for tool, resource in requests
-                    )
-                ]
-            if found:
-                unused[hop.token_id] = found
-                yield (hop.sub,), hop
+    for hop in graph.hops():
+        requests = used.get(hop.token_id)
+        if requests is None:  # most tokens: nothing went through them
+            found = names.get(id(hop.caps))
+            if found is None:  # graph facts share (and so pin) their capability tuples
+                found = names[id(hop.caps)] = [text for text, _ in texts(hop.caps)]
+        else:
+            found = [
+                text
+                for text, cap in texts(hop.caps)
+                if not any(
+                    matches(cap.tool, tool, ".") and matches(cap.resource, resource, "/")
+                    for tool, resource in requests
+                )
+            ]
+        if found:
+            group = groups.get(hop.sub)
+            if group is None:
+                group = groups[hop.sub] = ([], {})
+            group[0].append(hop)
+            group[1][id(found)] = found  # the value pins the list: its id stays its own
 
     out: list[Finding] = []
-    for key, hops in grouped(idle()):
-        (sub,) = key
+    for sub in sorted(groups):
+        hops, lists = groups[sub]
+        key = (sub,)
         first = hops[0]
-        caps = sorted({text for h in hops for text in unused[h.token_id]})
+        caps = sorted(set().union(*lists.values()))
         shown, more = bounded(caps)
         below = sum(children.get(h.token_id, 0) for h in hops)
         # info only when every token was delegated further (its agents below may need it)
