@@ -262,10 +262,14 @@ class DelegationGraph:
         return tuple(chain)
 
     def _walk_depths(self) -> None:
-        """Every token's depth and the ``prf`` loops, in one iterative pass, O(E)."""
+        """Every token's depth and the ``prf`` loops, in one iterative pass, O(E).
+
+        Any start order gives the same result (each token has one ``prf``, so a walk meets
+        at most one loop, and loops are rotated to a canonical form): tokens are taken as
+        they were added, which walks memory forwards on a large graph."""
         tokens, depth, looped = self.tokens, self._depth, self._looped
         cycles: list[tuple[str, ...]] = []
-        for start in sorted(tokens):
+        for start in tokens:
             if start in depth:
                 continue
             stack: list[str] = []
