@@ -13,7 +13,7 @@ from pydantic_core import PydanticUndefined
 
 from ._audit_encode import remember_plain
 from .capabilities import Capability
-from .keys import thumbprint
+from .keys import PublicKey, thumbprint
 from .tokens import DelegationClaims, UnverifiedToken
 
 SCHEMA_VERSION = 1
@@ -67,10 +67,11 @@ class TokenFacts(_Fact):
         return None
 
     @classmethod
-    def of_token(cls, t: UnverifiedToken) -> TokenFacts:
-        """The facts of a parsed token (trusted input: no validation is repeated)."""
+    def of_token(cls, t: UnverifiedToken, key: PublicKey | None = None) -> TokenFacts:
+        """The facts of a parsed token (trusted input: no validation is repeated);
+        ``key``: its ``cnf`` key if already read (whose kid is the JWK's thumbprint)."""
         c: DelegationClaims = t.claims
-        cnf_kid = c.cnf.jwk.get("kid")
+        cnf_kid = key.kid if key is not None else c.cnf.jwk.get("kid")
         if cnf_kid is None:
             try:
                 cnf_kid = thumbprint(dict(c.cnf.jwk))

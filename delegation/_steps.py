@@ -152,7 +152,7 @@ class ChainSteps:
             if stream is not None:  # its signature is checked while the next one is parsed
                 self._queue_signature(stream, i, tokens[i], keys[i - 1] if i else None)
         if self.audit is not None:
-            facts["chain"] = tuple(TokenFacts.of_token(t) for t in tokens)
+            facts["chain"] = tuple(map(TokenFacts.of_token, tokens, keys))
         return tokens, keys, fresh, chain
 
     def _parse_token(self, raw: str, i: int) -> tuple[UnverifiedToken, PublicKey]:
@@ -403,5 +403,5 @@ class Structural:
 
     def token_facts(self) -> tuple[TokenFacts, ...]:
         if self._facts is None:
-            self._facts = tuple(TokenFacts.of_token(t) for t in self.tokens)
+            self._facts = tuple(map(TokenFacts.of_token, self.tokens, self.keys))
         return self._facts
