@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ._view import View
 
-__all__ = ["GROUP_THRESHOLD", "Band", "Layout", "crossings", "layout"]
+__all__ = ["BADGE", "GROUP_THRESHOLD", "Band", "Layout", "crossings", "gap_of", "layout"]
 
 GROUP_THRESHOLD = 300
 COL_W = 185.0
@@ -31,6 +31,7 @@ BAND_GAP = 24.0
 COLLAPSED_H = 44.0
 MARGIN = 24.0
 PASSES = 6
+BADGE = 24.0  # a finding badge's box; an edge's badges stand two abreast in its gap
 
 
 @dataclass
@@ -173,6 +174,7 @@ def layout(view: View) -> Layout:
     groups: dict[str, list[int]] = defaultdict(list)
     for n in view.nodes:
         groups[n.group].append(n.idx)
+    xs = _column_x(view, columns)
     bands: list[Band] = []
     y = MARGIN
     for k, name in enumerate(sorted(groups)):
@@ -183,13 +185,43 @@ def layout(view: View) -> Layout:
         for c, col in enumerate(cols):
             off = (tallest - len(col)) * ROW_H / 2
             for r, i in enumerate(col):
-                view.nodes[i].x = MARGIN + NODE_W / 2 + c * COL_W
+                view.nodes[i].x = xs[c]
                 view.nodes[i].y = y + head + off + r * ROW_H + ROW_H / 2
         bands.append(Band(k, name, groups[name], y, height))
         y += height + BAND_GAP
     view.groups = [b.name for b in bands]
-    width = 2 * MARGIN + NODE_W + (columns - 1) * COL_W
+    width = xs[-1] + NODE_W / 2 + MARGIN + (BADGE * 3 if _loops_out(view) else 0.0)
     return Layout(bands, width, max(y - BAND_GAP + MARGIN, 2 * MARGIN), columns)
+
+
+def gap_of(view: View, u: int, v: int) -> int:
+    """The column whose right-hand gap holds the middle of an edge ``u -> v`` (and so its
+    badges): the gap between the columns of a forward edge, else right of the two, where
+    an edge to the same column or backwards loops out."""
+    a, b = view.nodes[u].col, view.nodes[v].col
+    return a if b > a else max(a, b)
+
+
+def _column_x(view: View, columns: int) -> list[float]:
+    """Each column's centre: a gap that holds badges widens to fit up to five abreast."""
+    badges: Counter[int] = Counter()
+    for f in view.findings:
+        if f.anchor_edge is not None:
+            e = view.edges[f.anchor_edge]
+            badges[gap_of(view, e.u, e.v)] += 1
+    need = [COL_W - NODE_W] * columns
+    for gap, count in badges.items():
+        need[gap] = max(need[gap], BADGE * min(count, 5) + 2 * BADGE)
+    xs = [MARGIN + NODE_W / 2]
+    for c in range(1, columns):
+        xs.append(xs[-1] + NODE_W + need[c - 1])
+    return xs
+
+
+def _loops_out(view: View) -> bool:
+    """Whether an edge loops out right of the last column (room for it and its badges)."""
+    last = max((n.col for n in view.nodes), default=0)
+    return any(gap_of(view, e.u, e.v) == last for e in view.edges)
 
 
 def crossings(view: View) -> int:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from ..findings import Finding
 from ..model import DelegationGraph
 from ._layout import (
+    BADGE,
     BAND_GAP,
     COLLAPSED_H,
     MARGIN,
@@ -190,31 +191,78 @@ def _badges_for(view: View, edges: Sequence[VEdge], nodes: Sequence[int]) -> lis
         elif f.anchor_node is not None:
             by_node.setdefault(f.anchor_node, []).append(f.idx)
     out: list[str] = []
+    free = _Room()
+    for i in nodes:  # on the node's top-right corner, leftwards
+        n = view.nodes[i]
+        for k, fid in enumerate(by_node.get(i, [])):
+            x, y = free.take(n.x + NODE_W / 2 - 4 - k * BADGE, n.y - NODE_H / 2, None, None)
+            out.append(_badge(view, fid, x, y, 0))
     for e in edges:
         if e.idx in by_edge:
+            # Near the edge's midpoint, in the gap it crosses (the layout widens a gap to
+            # fit its badges), on the nearest place no other badge took.
             x, y = _midpoint(view, e)
-            # two abreast, rows centred on the edge's midpoint: they stay in the gap
-            # between the columns instead of running over the next node's label
-            fids = by_edge[e.idx]
-            rows = (len(fids) + 1) // 2
-            out.extend(
-                _badge(
-                    view,
-                    fid,
-                    x,
-                    y,
-                    (k % 2) * 24 - (12 if len(fids) > 1 else 0),
-                    (k // 2 - (rows - 1) / 2) * 24,
-                )
-                for k, fid in enumerate(fids)
-            )
-    for i in nodes:
-        n = view.nodes[i]
-        out.extend(
-            _badge(view, fid, n.x + NODE_W / 2 - 4, n.y - NODE_H / 2, -k * 24)
-            for k, fid in enumerate(by_node.get(i, []))
-        )
+            lo, hi = _gap_bounds(view, e, x)
+            for fid in by_edge[e.idx]:
+                bx, by = free.take(x, y, lo, hi)
+                out.append(_badge(view, fid, bx, by, 0))
     return out
+
+
+def _gap_bounds(view: View, e: VEdge, x: float) -> tuple[float, float]:
+    """How far left and right a badge of edge ``e`` may stand without covering a node."""
+    a, b = view.nodes[e.u], view.nodes[e.v]
+    inset = NODE_W / 2 + BADGE / 2 + 2
+    if b.x > a.x:
+        lo, hi = a.x + inset, b.x - inset
+    else:  # loops out right of the two columns
+        lo = max(a.x, b.x) + inset
+        hi = lo + 3 * BADGE
+    return (lo, hi) if lo <= hi else (x, x)
+
+
+class _Room:
+    """Where badges already stand, so that a new one does not cover another."""
+
+    def __init__(self) -> None:
+        self._cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
+
+    def _clear(self, x: float, y: float) -> bool:
+        cx, cy = int(x // BADGE), int(y // BADGE)
+        return not any(
+            abs(x - ox) < BADGE - 1 and abs(y - oy) < BADGE - 1
+            for i in (-1, 0, 1)
+            for j in (-1, 0, 1)
+            for ox, oy in self._cells.get((cx + i, cy + j), ())
+        )
+
+    def take(
+        self, x: float, y: float, lo: float | None = None, hi: float | None = None
+    ) -> tuple[float, float]:
+        """The free place nearest (x, y) on a grid of badges, between ``lo`` and ``hi``
+        across (x itself when not given); when all of the nearest are taken, the first
+        free one further below."""
+        lo = x if lo is None else lo
+        hi = x if hi is None else hi
+        for dx, dy in _NEAR:
+            px, py = x + dx * BADGE, y + dy * BADGE
+            if lo - 0.5 <= px <= hi + 0.5 and self._clear(px, py):
+                x, y = px, py
+                break
+        else:
+            y += (_ROWS + 1) * BADGE
+            while not self._clear(x, y):
+                y += BADGE
+        self._cells.setdefault((int(x // BADGE), int(y // BADGE)), []).append((x, y))
+        return x, y
+
+
+# places around a badge's own, nearest first (ties: below before above, left before right)
+_ROWS = 5
+_NEAR = sorted(
+    ((dx, dy) for dx in range(-3, 4) for dy in range(-_ROWS, _ROWS + 1)),
+    key=lambda d: (d[0] ** 2 + d[1] ** 2, d[1] < 0, d[1], d[0]),
+)
 
 
 def collapsed_offsets(lay: Layout, expanded: Sequence[bool]) -> list[float]:

@@ -6,12 +6,21 @@ import json
 import re
 import warnings
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
-from render_scenes import HOSTILE, hostile, synthetic
+import pytest
+from render_scenes import HOSTILE, hostile, planted, synthetic
 
 from delegation.graph import DelegationGraph, Finding
 from delegation.graph.render import render
-from delegation.graph.render._layout import GROUP_THRESHOLD, crossings, layout
+from delegation.graph.render._layout import (
+    BADGE,
+    GROUP_THRESHOLD,
+    NODE_H,
+    NODE_W,
+    crossings,
+    layout,
+)
 from delegation.graph.render._view import view_of
 from delegation.graph.render.mermaid import label
 
@@ -108,3 +117,36 @@ def test_big_graphs_are_grouped() -> None:
     assert lay.grouped and view.grouped_by == "task" and len(lay.bands) == 40
     page = render(graph, [], "html")
     assert page.count('class="band collapsed"') == 40
+
+
+def _badges_and_boxes(graph: DelegationGraph, findings: list[Finding]) -> tuple[list, list]:
+    """Badge centres and node boxes of the static SVG (one band: no band offsets)."""
+    svg = render(graph, findings, "svg")
+    badges = [
+        (float(x), float(y))
+        for x, y in re.findall(
+            r'class="badge[^"]*"[^>]*transform="translate\(([-\d.]+) ([-\d.]+)\)', svg
+        )
+    ]
+    view = view_of(graph, findings)
+    lay = layout(view)
+    assert not lay.grouped
+    boxes = [(n.x, n.y) for n in view.nodes]
+    return badges, boxes
+
+
+@pytest.mark.parametrize("scene", ["planted", "synthetic"])
+def test_badges_neither_overlap_nor_cover_nodes(scene: str, tmp_path: Path) -> None:
+    """Many findings on the edges of one column gap (the demo's shape): each badge has a
+    place of its own, and none covers a node's box, so every label stays readable."""
+    graph = planted(tmp_path)[1] if scene == "planted" else synthetic(150, tasks=2, agents=40)
+    findings = graph.findings()
+    badges, boxes = _badges_and_boxes(graph, findings)
+    assert len(badges) >= 10
+    near = BADGE - 1
+    for i, (x, y) in enumerate(badges):
+        for ox, oy in badges[i + 1 :]:
+            assert abs(x - ox) >= near or abs(y - oy) >= near, (x, y, ox, oy)
+        for bx, by in boxes:
+            inside = abs(x - bx) < NODE_W / 2 - 6 and abs(y - by) < NODE_H / 2 - 6
+            assert not inside, ("badge on a node", x, y, bx, by)
