@@ -374,11 +374,8 @@ class DelegationGraph:
 
     @contextmanager
     def batch(self) -> Iterator[DelegationGraph]:
-        """Add (or analyse) many facts at once: the cyclic garbage collector is paused
-        meanwhile and restored after, even on an error. Facts are (nearly) acyclic and
-        long-lived, yet every few hundred new objects the collector would walk the whole
-        growing graph (a quarter of the time of a large build); reference counting still
-        frees everything. The library's builders and ``findings`` use it.
+        """Add (or analyse) many facts at once, the cyclic garbage collector paused (it
+        would walk the whole growing graph every few hundred new objects); restored after.
 
         >>> g = DelegationGraph()
         >>> with g.batch():
