@@ -440,6 +440,28 @@ def _rss_now() -> int:
         return 0
 
 
+def calibration_us() -> float:
+    """The machine's speed now: a fixed pure-Python workload (dict and attribute work
+    like the detectors'), in µs per 1,000 steps, best of seven. The CPUs of this
+    machine change speed from one run to the next; this line lets runs be compared."""
+
+    class Hop:
+        __slots__ = ("iat", "sub")
+
+        def __init__(self, iat: int, sub: str) -> None:
+            self.iat, self.sub = iat, sub
+
+    hops = [Hop(i, f"agent-{i % 97}") for i in range(20_000)]
+    best = float("inf")
+    for _ in range(7):
+        t = time.perf_counter()
+        seen: dict[str, int] = {}
+        for h in hops:
+            seen[h.sub] = seen.get(h.sub, 0) + h.iat
+        best = min(best, time.perf_counter() - t)
+    return best / len(hops) * 1e9
+
+
 def measure_size(edges: int, seed: int = SEED) -> dict[str, Any]:
     """Generate, build and analyse one size (call it in a fresh process)."""
     import gc
@@ -447,6 +469,7 @@ def measure_size(edges: int, seed: int = SEED) -> dict[str, Any]:
     from delegation.graph import detectors
 
     rss_start = _rss_now()
+    speed_before = calibration_us()
     t = time.perf_counter()
     f = fleet(edges, seed)
     generate_s = time.perf_counter() - t
@@ -488,6 +511,7 @@ def measure_size(edges: int, seed: int = SEED) -> dict[str, Any]:
         by_rule[x.rule] = by_rule.get(x.rule, 0) + 1
     g = graph.graph
     return {
+        "speed": (speed_before, calibration_us()),
         "edges": edges,
         "tokens": len(graph.tokens),
         "delegates": sum(1 for *_, k in g.edges(data="kind") if k == "delegates"),
@@ -628,6 +652,12 @@ def markdown(quick: bool = False, log: Any = None) -> str:
         f"Growth {span} ({b['edges'] / a['edges']:.0f}x the edges): time {growth_t:.1f}x "
         f"({t_a:.2f} -> {t_b:.2f} s), memory {growth_m:.1f}x (graph MiB "
         f"{_mib(m_a)} -> {_mib(m_b)}; peak RSS {_mib(a['peak_rss'])} -> {_mib(b['peak_rss'])}).",
+        "",
+        "Machine speed (a fixed pure-Python loop, µs per 1,000 steps; lower is faster) "
+        "before and after each size: "
+        + ", ".join(f"{_k(r['edges'])} {r['speed'][0]:.0f} / {r['speed'][1]:.0f}" for r in results)
+        + ". This machine's CPUs change speed between runs (the same code and input then "
+        "take up to 1.7x as long): compare runs whose figures here agree.",
         "",
         f"Ingestion: `from_audit` on a {ingest['records']:,}-record schema-v1 log "
         f"({ingest['bytes'] / 1024**2:,.0f} MiB; mint, delegate, accept and verify records "
