@@ -54,10 +54,12 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     for inv in graph.invocations:
         if inv.leaf is not None:
             used[inv.leaf].append(inv)
+    # parents of a hop whose receipt does not verify (few): the others skip that check
+    badly = {h.prf for h in graph.tokens.values() if h.receipt_ok is False}
     out: list[Finding] = []
     for hop in graph.hops():
         kids = children.get(hop.token_id, [])
-        bad = _bad_receipts(graph, hop, kids)
+        bad = _bad_receipts(graph, hop, kids) if hop.token_id in badly else []
         out.extend(bad)
         invs = used.get(hop.token_id, [])
         if hop.prf is None or (not kids and not invs):
@@ -127,9 +129,11 @@ def _judge(
     """The worst of: used after a refusal (high); no evidence at all (medium, unless a bad
     receipt was reported for it already: ``quiet``)."""
     mine = [a for a in graph.acceptances.get(hop.token_id, ()) if a.audience == hop.sub]
-    refused = sorted((a for a in mine if not a.allowed and a.code != "already_accepted"), key=_when)
-    if not refused and (quiet or any(a.allowed for a in mine) or _receipted(kids)):
+    if all(a.allowed or a.code == "already_accepted" for a in mine) and (
+        quiet or any(a.allowed for a in mine) or _receipted(kids)
+    ):
         return None  # the common case: accepted, and never refused
+    refused = sorted((a for a in mine if not a.allowed and a.code != "already_accepted"), key=_when)
     accepted = sorted((a for a in mine if a.allowed), key=_when)
     uses = [_redelegation(k) for k in kids] + [_request(i) for i in invs]
     if refused:
