@@ -45,6 +45,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     holdings: _Holdings = defaultdict(lambda: defaultdict(list))
     # (label, tool) pairs of a token's tools, once per distinct tuple of tools
     labelled: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    task_labels: dict[str, set[str]] = defaultdict(set)
     for hop in graph.hops():
         tools = reach.token_tools(hop)
         pairs = labelled.get(tools)
@@ -53,16 +54,25 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
                 (label, tool) for tool in tools for label in sorted(reach.labels[tool] & wanted)
             ]
         if pairs:
-            held = holdings[hop.task, hop.sub]
-            for label, tool in pairs:
-                held[label].append((hop, tool))
+            task_labels[hop.task].update(label for label, _ in pairs)
+    # Only a task whose tokens hold every label of a toxic set can combine one: the
+    # holdings (who holds which label through which token) are gathered for those alone.
+    toxics = sorted({tuple(sorted(set(s))) for s in options.toxic_sets if s})
+    hot = {t for t, labels in task_labels.items() if any(labels.issuperset(x) for x in toxics)}
+    for hop in graph.hops() if hot else ():
+        if hop.task in hot:
+            pairs = labelled[reach.token_tools(hop)]
+            if pairs:
+                held = holdings[hop.task, hop.sub]
+                for label, tool in pairs:
+                    held[label].append((hop, tool))
     by_task: dict[str, list[str]] = defaultdict(list)
     for task, agent in holdings:
         by_task[task].append(agent)
     out: list[Finding] = []
     for task in sorted(by_task):
         agents = sorted(by_task[task])
-        for toxic in sorted({tuple(sorted(set(s))) for s in options.toxic_sets if s}):
+        for toxic in toxics:
             alone = [a for a in agents if all(holdings[task, a].get(lb) for lb in toxic)]
             if alone:
                 out.extend(_alone(graph, task, a, toxic, holdings[task, a]) for a in alone)
