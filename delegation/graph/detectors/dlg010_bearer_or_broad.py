@@ -36,6 +36,8 @@ TITLE = "Bearer or broad: a hop without key binding, or a wildcard grant left re
 
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     broad: dict[str, tuple[list[str], list[str]]] = {}  # token id -> (tools, resources)
+    # per capability tuple (graph facts share, and so pin, them): its broad grants
+    wide: dict[int, tuple[list[str], list[str]]] = {}
 
     def cases() -> Iterator[tuple[tuple[str, ...], TokenHop]]:
         for hop in graph.hops():
@@ -44,10 +46,15 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
             elif hop.cnf_kid == hop.kid and hop.iss != hop.sub:
                 yield (hop.iss, "self-bound"), hop
             if hop.dpth > 0:
-                tools = sorted({str(c) for c in hop.caps if c.tool == "**"})
-                resources = sorted({str(c) for c in hop.caps if c.resource == "**"} - set(tools))
-                if tools or resources:
-                    broad[hop.token_id] = (tools, resources)
+                found = wide.get(id(hop.caps))
+                if found is None:
+                    tools = sorted({str(c) for c in hop.caps if c.tool == "**"})
+                    resources = sorted(
+                        {str(c) for c in hop.caps if c.resource == "**"} - set(tools)
+                    )
+                    found = wide[id(hop.caps)] = (tools, resources)
+                if found[0] or found[1]:
+                    broad[hop.token_id] = found
                     yield (hop.iss, "broad"), hop
 
     out: list[Finding] = []
