@@ -34,13 +34,11 @@ TITLE = "Delegation cycle: agents delegate to each other in a loop"
 
 
 def _agent_graph(hops: Iterable[TokenHop]) -> nx.DiGraph[str]:
-    """Issuer -> subject, one edge per pair, carrying the pair's first token (stable)."""
+    """Issuer -> subject, one edge per pair, carrying the pair's first token: ``hops`` come
+    in :meth:`DelegationGraph.hops` order (issue time, token id), so the first seen."""
     first: dict[tuple[str, str], TokenHop] = {}
     for hop in hops:
-        pair = (hop.iss, hop.sub)
-        known = first.get(pair)
-        if known is None or (hop.iat, hop.token_id) < (known.iat, known.token_id):
-            first[pair] = hop
+        first.setdefault((hop.iss, hop.sub), hop)
     g: nx.DiGraph[str] = nx.DiGraph()
     g.add_edges_from((u, v, {"hop": hop}) for (u, v), hop in first.items())
     return g
