@@ -33,19 +33,23 @@ TITLE = "Baseline exceeded: delegated authority beyond the agent's registry base
 
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     out: list[Finding] = []
+    # (baseline, capability tuple) -> the capabilities the baseline does not cover, keyed
+    # by ids: facts and registry entries share those tuples, the value pins them
+    beyond: dict[tuple[int, int], tuple[object, object, list[Capability]]] = {}
     for hop in graph.hops():
         if hop.prf is None:
             continue  # root grants beyond the baseline are DLG001's
         baseline = graph.baseline(hop.sub)
         if not baseline:
             continue  # no baseline: nothing to exceed (minting reads an empty one so too)
+        hit = beyond.get((id(baseline), id(hop.caps)))
+        if hit is None:
+            outside = [c for c in hop.caps if not any(covers(b, c) for b in baseline)]
+            hit = beyond[id(baseline), id(hop.caps)] = (baseline, hop.caps, outside)
+        if not hit[2]:
+            continue
         parent = graph.parent(hop)
-        excess = [
-            c
-            for c in hop.caps
-            if not any(covers(b, c) for b in baseline)
-            and (parent is None or any(covers(p, c) for p in parent.caps))
-        ]
+        excess = [c for c in hit[2] if parent is None or any(covers(p, c) for p in parent.caps)]
         if excess:
             out.append(_finding(graph, hop, excess))
     return out
