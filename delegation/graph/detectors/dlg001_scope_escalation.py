@@ -44,12 +44,16 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
             ok = covered[pair] = any(covers(p, cap) for p in caps)
         return ok
 
+    within: dict[tuple[int, int], bool] = {}  # the same per (parent's tuple, child's tuple)
     tokens = graph.tokens
     for hop in graph.hops():
         parent = tokens.get(hop.prf) if hop.prf is not None else None
         if parent is not None:
             pcaps = parent.caps
-            if all(held(pcaps, c) for c in hop.caps):
+            ok = within.get((id(pcaps), id(hop.caps)))
+            if ok is None:
+                ok = within[id(pcaps), id(hop.caps)] = all(held(pcaps, c) for c in hop.caps)
+            if ok:
                 continue  # no scope escalation; the cheap check first, the witness only if not
             path = graph.witness(hop.token_id)
             depth = len(path) - 1
