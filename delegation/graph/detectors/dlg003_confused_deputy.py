@@ -50,8 +50,8 @@ class _Hit:
 
 
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
-    held: dict[str, list[TokenHop]] = defaultdict(list)
-    for hop in graph.tokens.values():
+    held: dict[str, list[TokenHop]] = defaultdict(list)  # each in (iat, token id) order
+    for hop in graph.hops():
         held[hop.sub].append(hop)
     calls: dict[str, list[Invocation]] = defaultdict(list)
     for inv in graph.invocations:
@@ -72,8 +72,8 @@ def _sweep(
     invocations: list[Invocation],
     hits: dict[tuple[str, ...], _Hit],
 ) -> None:
-    """Walk one agent's tokens and requests in time order, with the tokens live at each."""
-    tokens.sort(key=lambda h: (h.iat, h.token_id))
+    """Walk one agent's tokens (in issue order) and requests in time order, with the
+    tokens live at each."""
     invocations.sort(key=lambda i: (i.ts, i.seq if i.seq is not None else -1))
     live: dict[Group, dict[str, TokenHop]] = {}
     expiry: list[tuple[int, str, Group]] = []

@@ -28,11 +28,8 @@ __all__ = ["RULE", "TITLE", "detect"]
 TITLE = "Shared key: one key speaks for several agents, or an agent uses keys not its own"
 
 
-def _first(known: TokenHop | None, hop: TokenHop) -> bool:
-    return known is None or (hop.iat, hop.token_id) < (known.iat, known.token_id)
-
-
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
+    # the first token (in hops() order: issue time, token id) binding each pair
     by_key: dict[str, dict[str, TokenHop]] = {}  # kid -> agent -> first token binding them
     by_agent: dict[str, dict[str, TokenHop]] = {}  # agent -> kid -> first token
     for hop in graph.hops():
@@ -42,12 +39,8 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         for kid, agent in bindings:
             if kid is None:
                 continue
-            agents = by_key.setdefault(kid, {})
-            if _first(agents.get(agent), hop):
-                agents[agent] = hop
-            keys = by_agent.setdefault(agent, {})
-            if _first(keys.get(kid), hop):
-                keys[kid] = hop
+            by_key.setdefault(kid, {}).setdefault(agent, hop)
+            by_agent.setdefault(agent, {}).setdefault(kid, hop)
     out: list[Finding] = []
     for kid, agents in sorted(by_key.items()):
         if len(agents) > 1:
