@@ -103,13 +103,10 @@ def _first_beyond(graph: DelegationGraph, hop: TokenHop, limit: int, first: dict
 
 
 def _fan_out(graph: DelegationGraph, options: Options) -> list[Finding]:
-    # (issuer, task) -> receiver -> the first token delegated to it
+    # (issuer, task) -> receiver -> the first token delegated to it (hops() order)
     groups: dict[tuple[str, str], dict[str, TokenHop]] = {}
     for hop in graph.hops():
-        receivers = groups.setdefault((hop.iss, hop.task), {})
-        known = receivers.get(hop.sub)
-        if known is None or (hop.iat, hop.token_id) < (known.iat, known.token_id):
-            receivers[hop.sub] = hop
+        groups.setdefault((hop.iss, hop.task), {}).setdefault(hop.sub, hop)
     out: list[Finding] = []
     wide = [(key, r) for key, r in groups.items() if len(r) > options.max_fan_out]
     for (issuer, task), receivers in sorted(wide):

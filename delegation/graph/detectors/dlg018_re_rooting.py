@@ -44,7 +44,7 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
         (held if hop.prf is not None else roots).setdefault((hop.sub, hop.task), []).append(hop)
     out: list[Finding] = []
     for group, fresh in sorted(roots.items()):
-        chains = sorted(held.get(group, ()), key=lambda h: (h.iat, h.token_id))
+        chains = held.get(group, [])  # in hops() order: issue time, then token id
         if not chains:
             continue
         times = [h.iat for h in chains]
