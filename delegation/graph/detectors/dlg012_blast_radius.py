@@ -50,6 +50,7 @@ class _Radius:
     redelegable: set[str] = field(default_factory=set)
     downstream: set[str] = field(default_factory=set)
     via: dict[str, TokenHop] = field(default_factory=dict)  # tool -> token nearest the root
+    rank: dict[str, tuple[int, str]] = field(default_factory=dict)  # tool -> its via's rank
 
 
 def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
@@ -58,7 +59,6 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
     reached_by: dict[str, dict[str, TokenHop]] = defaultdict(dict)  # sensitive tool -> holders
     sensitive = reach.sensitive
     tokens, depth = graph.tokens, graph.depth
-    ranks: dict[tuple[str, str], tuple[int, str]] = {}  # (agent, tool) -> rank of its via
     patterns: dict[int, frozenset[str]] = {}  # per held capability tuple: its tool patterns
     for hop in graph.hops():
         sub = hop.sub
@@ -77,12 +77,12 @@ def detect(graph: DelegationGraph, options: Options) -> list[Finding]:
             if hop.dpth > 0:
                 r.redelegable.update(tools)
             rank = (depth(hop.token_id), hop.token_id)
-            via = r.via
+            via, ranks = r.via, r.rank
             for tool in tools:
-                best = ranks.get((sub, tool))
+                best = ranks.get(tool)
                 if best is None or rank < best:
                     via[tool] = hop
-                    ranks[sub, tool] = rank
+                    ranks[tool] = rank
                 if tool in sensitive:
                     reached_by[tool][sub] = via[tool]
         prf = hop.prf
