@@ -195,7 +195,8 @@ def _badges_for(view: View, edges: Sequence[VEdge], nodes: Sequence[int]) -> lis
     for i in nodes:  # on the node's top-right corner, leftwards
         n = view.nodes[i]
         for k, fid in enumerate(by_node.get(i, [])):
-            x, y = free.take(n.x + NODE_W / 2 - 4 - k * BADGE, n.y - NODE_H / 2, None, None)
+            x = n.x + NODE_W / 2 - 4 - k * BADGE
+            x, y = free.take(("node", i, k), x, n.y - NODE_H / 2, x, x)
             out.append(_badge(view, fid, x, y, 0))
     for e in edges:
         if e.idx in by_edge:
@@ -204,7 +205,7 @@ def _badges_for(view: View, edges: Sequence[VEdge], nodes: Sequence[int]) -> lis
             x, y = _midpoint(view, e)
             lo, hi = _gap_bounds(view, e, x)
             for fid in by_edge[e.idx]:
-                bx, by = free.take(x, y, lo, hi)
+                bx, by = free.take(e.idx, x, y, lo, hi)
                 out.append(_badge(view, fid, bx, by, 0))
     return out
 
@@ -226,33 +227,40 @@ class _Room:
 
     def __init__(self) -> None:
         self._cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
+        self._next: dict[object, int] = {}  # per anchor: where its search goes on in _NEAR
+        self._below: dict[object, float] = {}  # per anchor: its lowest overflow badge
 
     def _clear(self, x: float, y: float) -> bool:
+        cells, near = self._cells, BADGE - 1
         cx, cy = int(x // BADGE), int(y // BADGE)
-        return not any(
-            abs(x - ox) < BADGE - 1 and abs(y - oy) < BADGE - 1
-            for i in (-1, 0, 1)
-            for j in (-1, 0, 1)
-            for ox, oy in self._cells.get((cx + i, cy + j), ())
-        )
+        for i in (cx - 1, cx, cx + 1):
+            for j in (cy - 1, cy, cy + 1):
+                for ox, oy in cells.get((i, j), ()):
+                    if -near < x - ox < near and -near < y - oy < near:
+                        return False
+        return True
 
-    def take(
-        self, x: float, y: float, lo: float | None = None, hi: float | None = None
-    ) -> tuple[float, float]:
+    def take(self, anchor: object, x: float, y: float, lo: float, hi: float) -> tuple[float, float]:
         """The free place nearest (x, y) on a grid of badges, between ``lo`` and ``hi``
-        across (x itself when not given); when all of the nearest are taken, the first
-        free one further below."""
-        lo = x if lo is None else lo
-        hi = x if hi is None else hi
-        for dx, dy in _NEAR:
+        across; when all of the nearest are taken, the next free one further below.
+
+        Places are never given back, so the search for one ``anchor`` (an edge, a node)
+        goes on from where its last badge stopped: linear in its badges, however many."""
+        start = self._next.get(anchor, 0)
+        for k in range(start, len(_NEAR)):
+            dx, dy = _NEAR[k]
             px, py = x + dx * BADGE, y + dy * BADGE
             if lo - 0.5 <= px <= hi + 0.5 and self._clear(px, py):
-                x, y = px, py
-                break
-        else:
-            y += (_ROWS + 1) * BADGE
-            while not self._clear(x, y):
-                y += BADGE
+                self._next[anchor] = k + 1
+                return self._put(px, py)
+        self._next[anchor] = len(_NEAR)
+        py = self._below.get(anchor, y + _ROWS * BADGE) + BADGE
+        while not self._clear(x, py):
+            py += BADGE
+        self._below[anchor] = py
+        return self._put(x, py)
+
+    def _put(self, x: float, y: float) -> tuple[float, float]:
         self._cells.setdefault((int(x // BADGE), int(y // BADGE)), []).append((x, y))
         return x, y
 
