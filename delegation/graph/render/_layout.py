@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ._view import View
 
-__all__ = ["BADGE", "GROUP_THRESHOLD", "Band", "Layout", "crossings", "gap_of", "layout"]
+__all__ = ["BADGE", "GROUP_THRESHOLD", "Band", "Layout", "crossings", "layout"]
 
 GROUP_THRESHOLD = 300
 COL_W = 185.0
@@ -194,10 +194,10 @@ def layout(view: View) -> Layout:
     return Layout(bands, width, max(y - BAND_GAP + MARGIN, 2 * MARGIN), columns)
 
 
-def gap_of(view: View, u: int, v: int) -> int:
+def _gap_of(view: View, u: int, v: int) -> int:
     """The column whose right-hand gap holds the middle of an edge ``u -> v`` (and so its
     badges): the gap between the columns of a forward edge, else right of the two, where
-    an edge to the same column or backwards loops out."""
+    an edge to the same column or backwards loops out (as ``svg._midpoint`` draws it)."""
     a, b = view.nodes[u].col, view.nodes[v].col
     return a if b > a else max(a, b)
 
@@ -208,7 +208,7 @@ def _column_x(view: View, columns: int) -> list[float]:
     for f in view.findings:
         if f.anchor_edge is not None:
             e = view.edges[f.anchor_edge]
-            badges[gap_of(view, e.u, e.v)] += 1
+            badges[_gap_of(view, e.u, e.v)] += 1
     need = [COL_W - NODE_W] * columns
     for gap, count in badges.items():
         need[gap] = max(need[gap], BADGE * min(count, 5) + 2 * BADGE)
@@ -221,7 +221,7 @@ def _column_x(view: View, columns: int) -> list[float]:
 def _loops_out(view: View) -> bool:
     """Whether an edge loops out right of the last column (room for it and its badges)."""
     last = max((n.col for n in view.nodes), default=0)
-    return any(gap_of(view, e.u, e.v) == last for e in view.edges)
+    return any(_gap_of(view, e.u, e.v) == last for e in view.edges)
 
 
 def crossings(view: View) -> int:
